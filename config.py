@@ -1,0 +1,156 @@
+"""Configuration classes. Every value is read from the environment when the app is created."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment; subclasses change what differs."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+    SECRET_KEY_REQUIRED = False
+    CREATE_DEMO_USERS = False
+
+    def __init__(self) -> None:
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SQLALCHEMY_RECORD_QUERIES = False
+
+        self.BABEL_DEFAULT_LOCALE = "sv"
+        self.BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
+        self.LANGUAGES = ("sv", "en")
+
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_MAX_HOURS", 12))
+
+        self.MAX_CONTENT_LENGTH = 64 * 1024
+        self.WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds it
+
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = _env_int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_DEFAULT_SENDER = os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Samverka <samverka@lansmuseerna.se>"
+        )
+
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = False
+        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 5 minutes")
+        self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
+
+        self.BASE_URL = os.environ.get("SAMVERKA_BASE_URL", "http://127.0.0.1:5000")
+        self.RESPONSE_TARGET_WORKING_DAYS = _env_int("RESPONSE_TARGET_WORKING_DAYS", 5)
+        self.LOG_JSON = _env_bool("LOG_JSON", False)
+
+    def finalise(self, instance_path: str) -> None:
+        """Fill values that depend on where the app lives, then check the result."""
+        if not self.SQLALCHEMY_DATABASE_URI:
+            self.SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(
+                instance_path, "samverka.sqlite3"
+            )
+        if not self.SECRET_KEY:
+            if self.SECRET_KEY_REQUIRED:
+                raise ConfigError(
+                    "SECRET_KEY is not set. Production needs a long random secret to sign "
+                    "sessions, e.g. SECRET_KEY=\"$(python -c 'import secrets; "
+                    "print(secrets.token_hex(32))')\"."
+                )
+            self.SECRET_KEY = _development_secret(instance_path)
+
+    def as_dict(self) -> dict:
+        return {key: getattr(self, key) for key in dir(self) if key.isupper()}
+
+
+def _development_secret(instance_path: str) -> str:
+    """A per-checkout secret kept in instance/, so development sessions survive restarts."""
+    import secrets
+
+    os.makedirs(instance_path, exist_ok=True)
+    path = os.path.join(instance_path, "dev-secret-key")
+    if not os.path.exists(path):
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_hex(32))
+    with open(path, encoding="utf-8") as handle:
+        return handle.read().strip()
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = True
+    CREATE_DEMO_USERS = True
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+        self.WTF_CSRF_ENABLED = False
+        self.RATELIMIT_ENABLED = False
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.SERVER_NAME = None
+        # Fast hashing keeps the suite quick; production uses argon2's defaults.
+        self.ARGON2_PROFILE = "test"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SECRET_KEY_REQUIRED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+        self.REMEMBER_COOKIE_SECURE = True
+        self.PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name: str | None = None) -> Config:
+    """Build the config named by the argument or SAMVERKA_ENV (default: development)."""
+    name = name or os.environ.get("SAMVERKA_ENV") or "development"
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        known = ", ".join(sorted(CONFIGS))
+        raise ConfigError(f"SAMVERKA_ENV={name!r} is unknown; use one of: {known}") from None

@@ -1,0 +1,77 @@
+"""Samverka: the application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from config import Config, load_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: Config | str | None = None, **overrides) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+        instance_path=os.environ.get("SAMVERKA_INSTANCE_PATH", os.path.join(ROOT, "instance")),
+    )
+    settings = config if isinstance(config, Config) else load_config(config)
+    settings.finalise(app.instance_path)
+    app.config.update(settings.as_dict())
+    app.config.update(overrides)
+    app.config["SAMVERKA_ENV"] = settings.ENV_NAME
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = os.path.join(ROOT, "translations")
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from crm import database, i18n, security
+    from crm.auth.loader import init_login
+    from crm.extensions import babel, csrf, db, limiter, migrate
+
+    database.check_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    db.init_app(app)
+    database.init_engine_events(app)
+    import crm.models  # noqa: F401  (every model mapped before Alembic reads the metadata)
+
+    migrate.init_app(
+        app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    init_login(app)
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm.admin.views import bp as admin_bp
+    from crm.auth.views import bp as auth_bp
+    from crm.core.views import bp as core_bp
+    from crm.inquiries.views import bp as inquiries_bp
+
+    for blueprint in (core_bp, auth_bp, inquiries_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from crm.core import errors, navigation
+
+    errors.init_app(app)
+    navigation.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from crm.commands import crm_cli
+
+    app.cli.add_command(crm_cli)

@@ -1,0 +1,87 @@
+"""Users: creation, authentication and session invalidation."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from crm.audit.services import audit
+from crm.auth.models import User
+from crm.auth.passwords import hash_password, password_problems, verify_password
+from crm.auth.permissions import Role
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.timeutil import utcnow
+from crm.validation import clean_text, normalise_email
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(email: str, name: str, role: str, password: str, actor=None) -> User:
+    """Add a staff user after checking e-mail, name, role and the password policy."""
+    try:
+        email = normalise_email(email)
+    except EmailNotValidError:
+        raise DomainError(_("Ange en giltig e-postadress."), field="email") from None
+    name = clean_text(name)
+    if not name:
+        raise DomainError(_("Ange ett namn."), field="name")
+    if len(name) > 120:
+        raise DomainError(_("Namnet får ha högst 120 tecken."), field="name")
+    try:
+        role = Role(role)
+    except ValueError:
+        known = ", ".join(member.value for member in Role)
+        raise DomainError(
+            _("Okänd roll ”%(role)s”. Välj en av: %(known)s.", role=role, known=known),
+            field="role",
+        ) from None
+    if find_user_by_email(email) is not None:
+        raise DomainError(_("Det finns redan en användare med den e-postadressen."), field="email")
+    problems = password_problems(password, email)
+    if problems:
+        raise DomainError(" ".join(problems), field="password")
+    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    audit("user_created", actor, user, role=role.value)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, or None; every attempt is audited."""
+    user = find_user_by_email(email) if email else None
+    if user is None or not user.active:
+        # Hash anyway so that a missing account takes as long as a wrong password.
+        verify_password(_dummy_hash(), password)
+        audit("login_failed", None, None, reason="unknown_or_inactive")
+        return None
+    ok, new_hash = verify_password(user.password_hash, password)
+    if not ok:
+        audit("login_failed", user, user, reason="wrong_password")
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    user.last_login_at = utcnow()
+    audit("login_succeeded", user, user)
+    return user
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    from flask import current_app
+
+    profile = current_app.config.get("ARGON2_PROFILE", "default")
+    if profile not in _DUMMY_HASHES:
+        _DUMMY_HASHES[profile] = hash_password("not-a-real-password-at-all")
+    return _DUMMY_HASHES[profile]
+
+
+def end_all_sessions(user: User) -> None:
+    """Invalidate every session cookie issued to the user (log-out, password change)."""
+    user.session_version += 1

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from crm.auth.forms import LoginForm
+from crm.auth.services import authenticate, end_all_sessions
+from crm.extensions import db, limiter
+from crm.timeutil import utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a local path may follow log-in; anything with a scheme or host is dropped."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+def _login_account_key() -> str:
+    return "login-account:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 200 and request.method == "POST"
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.start"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            next_url = safe_next(request.args.get("next"))
+            lang = session.get("lang")
+            session.clear()  # a fresh session at log-in; no fixation
+            if lang:
+                session["lang"] = lang
+            login_user(user)
+            session["login_at"] = session["seen_at"] = utcnow().isoformat()
+            session.permanent = True
+            db.session.commit()
+            return redirect(next_url or url_for("core.start"))
+        db.session.commit()  # keep the audit row of the failed attempt
+        form.password.errors.append(_("Fel e-postadress eller lösenord."))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    end_all_sessions(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("Du är utloggad."), "success")
+    return redirect(url_for("auth.login"))
+
+
+def enforce_session_timeouts():
+    """Log out sessions idle too long or older than the absolute limit (before each request)."""
+    if not current_user.is_authenticated:
+        return None
+    now = utcnow()
+    config = current_app.config
+    try:
+        login_at = datetime.fromisoformat(session["login_at"])
+        seen_at = datetime.fromisoformat(session["seen_at"])
+    except (KeyError, TypeError, ValueError):
+        login_at = seen_at = None
+    expired = (
+        login_at is None
+        or now - seen_at > config["SESSION_IDLE_TIMEOUT"]
+        or now - login_at > config["PERMANENT_SESSION_LIFETIME"]
+    )
+    if expired:
+        logout_user()
+        session.clear()
+        flash(_("Din session har gått ut. Logga in igen."), "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen_at"] = now.isoformat()
+    return None

@@ -1,0 +1,107 @@
+"""The `flask crm …` command group. Commands parse and report; services do the work."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from crm.auth.models import User
+from crm.auth.permissions import Role
+from crm.auth.services import create_user
+from crm.errors import DomainError
+from crm.extensions import db
+
+crm_cli = AppGroup("crm", help="Samverka administration commands.")
+
+ROLE_NAMES = [role.value for role in Role]
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    raise click.ClickException(message)
+
+
+def _refuse_in_production(what: str) -> None:
+    if current_app.config["SAMVERKA_ENV"] == "production":
+        _fail(f"{what} is for development and benchmarks only; refused in production.")
+
+
+@crm_cli.command("create-user")
+@click.option("--email", required=True, help="Log-in e-mail address.")
+@click.option("--name", required=True, help="Full name shown in the app.")
+@click.option("--role", required=True, type=click.Choice(ROLE_NAMES), help="One role per user.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of prompting.",
+)
+def create_user_command(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff user. The password is prompted for (or read from stdin), never an argument."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        _fail("The password is empty.")
+    try:
+        user = create_user(email, name, role, password)
+    except DomainError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.email}.")
+
+
+@crm_cli.command("seed-partners")
+def seed_partners_command() -> None:
+    """Load standing partners and the 24 member museums (running it again adds nothing)."""
+    from crm.partners.services import seed_partners
+
+    organisations, follow_ups = seed_partners()
+    db.session.commit()
+    click.echo(f"Seeded {organisations} organisations and {follow_ups} follow-ups.")
+
+
+DEMO_USERS = (
+    ("generalsekreterare@example.se", "Greta Generalsekreterare", Role.SECRETARY_GENERAL),
+    ("ordforande@example.se", "Olof Ordförande", Role.CHAIR),
+    ("styrelse@example.se", "Stina Styrelseledamot", Role.BOARD),
+    ("admin@example.se", "Adam Administratör", Role.ADMIN),
+)
+
+
+@crm_cli.command("demo-users")
+def demo_users_command() -> None:
+    """Create one demo user per role when there are no users yet; print their log-in once."""
+    _refuse_in_production("demo-users")
+    if db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("Users exist already; no demo users created.")
+        return
+    lines = []
+    for email, name, role in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        create_user(email, name, role.value, password)
+        lines.append(f"  {role.label:<20} {email:<32} {password}")
+    db.session.commit()
+    click.echo("Demo users (shown only now; keep them):")
+    click.echo("\n".join(lines))
+
+
+@crm_cli.command("demo-data")
+@click.option("--inquiries", type=click.IntRange(0, 1_000_000), default=200, show_default=True)
+@click.option("--organisations", type=click.IntRange(0, 100_000), default=50, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True, help="Random seed.")
+def demo_data_command(inquiries: int, organisations: int, seed: int) -> None:
+    """Add realistic Swedish demo organisations and inquiries (development and benchmarks)."""
+    from crm.demo import DemoData
+
+    _refuse_in_production("demo-data")
+    demo = DemoData(seed)
+    org_ids = demo.organisations(organisations)
+    created = demo.inquiries(inquiries, org_ids)
+    db.session.commit()
+    click.echo(f"Added {len(org_ids)} organisations and {created} inquiries.")

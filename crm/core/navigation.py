@@ -1,0 +1,47 @@
+"""The staff navigation: only what the user's role may use, with live counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from crm.auth.permissions import Permission
+
+NAV = (
+    ("inquiries.inbox", _l("Inkorg"), Permission.INQUIRY_VIEW),
+    ("admin.users", _l("Användare"), Permission.USER_MANAGE),
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url: str
+    label: str
+    current: bool
+    count: int | None = None
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    counts = _counts()
+    return [
+        NavItem(url_for(endpoint), str(label), request.endpoint == endpoint, counts.get(endpoint))
+        for endpoint, label, permission in NAV
+        if current_user.can(permission)
+    ]
+
+
+def _counts() -> dict[str, int]:
+    from crm.inquiries.queries import count_my_new
+
+    if not current_user.can(Permission.INQUIRY_VIEW):
+        return {}
+    return {"inquiries.inbox": count_my_new(current_user)}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["nav_items"] = nav_items

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from crm.auth.permissions import Permission
+from crm.auth.views import safe_next
+from crm.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("core/home.html")
+
+
+@bp.get("/start")
+@login_required
+def start():
+    """Where a user lands after log-in: the first page their role can use."""
+    if current_user.can(Permission.INQUIRY_VIEW):
+        return redirect(url_for("inquiries.inbox"))
+    if current_user.can(Permission.USER_MANAGE):
+        return redirect(url_for("admin.users"))
+    return redirect(url_for("core.home"))
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

@@ -1,0 +1,60 @@
+"""Database engine set-up that differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from config import ConfigError
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_url(url: str) -> None:
+    """Refuse a malformed or unsupported DATABASE_URL with a message a person can act on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL {url!r} is not a database URL. Examples: "
+            "sqlite:///instance/samverka.sqlite3 or "
+            "postgresql+psycopg://user@127.0.0.1:5432/samverka"
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"DATABASE_URL uses {parsed.get_backend_name()!r}; Samverka supports SQLite and "
+            "PostgreSQL (postgresql+psycopg://…)."
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigError("Use the psycopg 3 driver: DATABASE_URL=postgresql+psycopg://…")
+
+
+def is_sqlite(app: Flask) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+
+
+def init_engine_events(app: Flask) -> None:
+    if not is_sqlite(app):
+        return
+    from crm.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record):
+        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection):
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,21 @@
+"""Language selection: Swedish first, English on request, remembered in the session."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, has_request_context, session
+from flask_babel import format_date, format_datetime
+
+
+def select_locale() -> str:
+    chosen = session.get("lang") if has_request_context() else None
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["datetime"] = lambda value: (
+        format_datetime(value, "short") if value else ""
+    )
+    app.jinja_env.globals["current_locale"] = select_locale

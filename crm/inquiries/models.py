@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.auth.models import User
+from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
+from crm.dbtypes import enum_column
+from crm.extensions import db
+from crm.inquiries.statuses import Status
+from crm.partners.models import Organisation
+from crm.timeutil import UTCDateTime, utcnow
+
+
+class Inquiry(db.Model):
+    __tablename__ = "inquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel), default=Channel.WEB_FORM)
+
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+    organisation_type: Mapped[OrganisationType] = mapped_column(enum_column(OrganisationType))
+    organisation_number: Mapped[str | None] = mapped_column(String(11))
+
+    contact_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    category: Mapped[Category] = mapped_column(enum_column(Category))
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    addressee: Mapped[Addressee] = mapped_column(
+        enum_column(Addressee), default=Addressee.NO_PREFERENCE
+    )
+
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.NEW)
+    priority: Mapped[Priority] = mapped_column(enum_column(Priority), default=Priority.NORMAL)
+
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    consent_text_version: Mapped[str | None] = mapped_column(String(20))
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Only a SHA-256 of the submitter's link token is kept; the token itself is mailed once.
+    status_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    version: Mapped[int] = mapped_column(default=1)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    region_links: Mapped[list[InquiryRegion]] = relationship(
+        cascade="all, delete-orphan", order_by="InquiryRegion.region_code"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_inquiries_created_at_id", "created_at", "id"),
+        Index("ix_inquiries_status_created_at", "status", "created_at", "id"),
+        Index("ix_inquiries_assignee_status_created_at", "assignee_id", "status", "created_at"),
+        Index("ix_inquiries_organisation_created_at", "organisation_id", "created_at"),
+        Index("ix_inquiries_status_due", "status", "first_response_due_at"),
+        Index("ix_inquiries_category_created_at", "category", "created_at"),
+    )
+
+    @property
+    def regions(self) -> list[str]:
+        return [link.region_code for link in self.region_links]
+
+    @regions.setter
+    def regions(self, codes: list[str]) -> None:
+        self.region_links = [InquiryRegion(region_code=code) for code in dict.fromkeys(codes)]
+
+    def __repr__(self) -> str:
+        return f"<Inquiry {self.reference} {self.status}>"
+
+
+class InquiryRegion(db.Model):
+    """One län (or the whole country, code 00) that an inquiry concerns."""
+
+    __tablename__ = "inquiry_regions"
+
+    inquiry_id: Mapped[int] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="CASCADE"), primary_key=True
+    )
+    region_code: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+
+
+class ReferenceCounter(db.Model):
+    """The last reference number handed out per year; incremented in the inquiry's transaction."""
+
+    __tablename__ = "reference_counters"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)

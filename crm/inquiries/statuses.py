@@ -1,0 +1,56 @@
+"""Inquiry statuses and the one table of allowed transitions."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from crm.choices import Choice, labelled
+
+
+@labelled(
+    {
+        "new": _l("Ny"),
+        "triaged": _l("Bedömd"),
+        "in_dialogue": _l("I dialog"),
+        "on_hold": _l("Pausad"),
+        "agreed": _l("Överenskommen"),
+        "declined": _l("Avböjd"),
+        "withdrawn": _l("Återkallad"),
+        "closed": _l("Avslutad"),
+        "spam": _l("Skräp"),
+    }
+)
+class Status(Choice):
+    NEW = "new"
+    TRIAGED = "triaged"
+    IN_DIALOGUE = "in_dialogue"
+    ON_HOLD = "on_hold"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+
+S = Status
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.NEW: frozenset({S.TRIAGED, S.DECLINED, S.WITHDRAWN, S.SPAM}),
+    S.TRIAGED: frozenset({S.IN_DIALOGUE, S.DECLINED, S.WITHDRAWN, S.SPAM}),
+    S.IN_DIALOGUE: frozenset({S.ON_HOLD, S.AGREED, S.DECLINED, S.WITHDRAWN}),
+    S.ON_HOLD: frozenset({S.IN_DIALOGUE, S.DECLINED, S.WITHDRAWN}),
+    S.AGREED: frozenset({S.CLOSED}),
+    S.DECLINED: frozenset({S.CLOSED, S.TRIAGED}),
+    S.WITHDRAWN: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset({S.TRIAGED}),
+    S.SPAM: frozenset(),
+}
+
+OPEN_STATUSES = frozenset({S.NEW, S.TRIAGED, S.IN_DIALOGUE, S.ON_HOLD})
+# Statuses that end the work on an inquiry; `closed_at` is set on entering one.
+FINAL_STATUSES = frozenset({S.AGREED, S.DECLINED, S.WITHDRAWN, S.CLOSED, S.SPAM})
+WITHDRAWABLE_STATUSES = OPEN_STATUSES
+
+
+def allowed_next(status: Status) -> list[Status]:
+    """The statuses an inquiry may move to next, in workflow order."""
+    return [candidate for candidate in Status if candidate in TRANSITIONS[status]]

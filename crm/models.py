@@ -1,0 +1,25 @@
+"""Every model, imported in one place so that Alembic and the CLI see the whole schema."""
+
+from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.audit.models import AuditLog
+from crm.auth.models import User
+from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
+from crm.mail.models import OutboxMessage, OutboxStatus
+from crm.partners.models import Contact, Organisation
+from crm.routing.models import RoutingRule
+
+__all__ = [
+    "AuditLog",
+    "Contact",
+    "FollowUp",
+    "Inquiry",
+    "InquiryRegion",
+    "Note",
+    "Organisation",
+    "OutboxMessage",
+    "OutboxStatus",
+    "ReferenceCounter",
+    "RoutingRule",
+    "TimelineEvent",
+    "User",
+]

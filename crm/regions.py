@@ -1,0 +1,20 @@
+"""Sweden's 21 län and 'hela landet', from the shipped regions.json."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+WHOLE_COUNTRY = "00"
+
+
+@cache
+def regions() -> dict[str, str]:
+    """Region code → name, in the order of the file (län by code, then the whole country)."""
+    text = resources.files("crm.data").joinpath("regions.json").read_text("utf-8")
+    return {entry["code"]: entry["name"] for entry in json.loads(text)["regions"]}
+
+
+def region_name(code: str | None) -> str:
+    return regions().get(code or "", "")

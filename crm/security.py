@@ -1,0 +1,49 @@
+"""HTTP security headers and caching rules for every response."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from crm.extensions import talisman
+
+CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "form-action": "'self'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+}
+
+
+def init_app(app: Flask) -> None:
+    production = app.config["SAMVERKA_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the reverse proxy, which also redirects http
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_http_only=True,
+        frame_options="DENY",
+        content_security_policy=CSP,
+        referrer_policy="strict-origin-when-cross-origin",
+        x_content_type_options=True,
+    )
+    app.after_request(_no_store)
+    app.after_request(_hide_server_header)
+
+
+def _no_store(response):
+    """Pages may show personal data; no browser or proxy should keep a copy."""
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _hide_server_header(response):
+    response.headers.pop("Server", None)
+    return response

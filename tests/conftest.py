@@ -1,0 +1,145 @@
+"""Test base: one migrated database per run; each test inside a transaction that is rolled back.
+
+Set DATABASE_URL to run the suite against PostgreSQL; without it a temporary SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from config import TestConfig
+from crm import create_app
+from crm.extensions import db as _db
+
+TEST_PASSWORD = "korrekt-häst-batteri-häfta"
+
+
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+def reset_database(url: str) -> None:
+    """Start from an empty database, so the migrations build every table."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    elif parsed.database and os.path.exists(parsed.database):
+        os.remove(parsed.database)
+
+
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (and so its own `g`), as in production."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def make_app(url: str, **overrides):
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = url
+    app = create_app(config, **overrides)
+    app.test_client_class = IsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory) -> str:
+    """The URL of a freshly migrated database shared by the whole run."""
+    from flask_migrate import upgrade
+
+    url = database_url(tmp_path_factory)
+    reset_database(url)
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(database):
+    """The app under test, bound to the migrated test database."""
+    return make_app(database)
+
+
+@pytest.fixture
+def db(app):
+    """The database session for one test; everything it did is rolled back afterwards."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        session_factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        original = _db.session
+        _db.session = scoped_session(session_factory, scopefunc=lambda: "test")
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            if outer.is_active:
+                outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(client, db):
+    """Log the test client in as a new user with the given role; returns the user."""
+    from tests.factories import UserFactory
+
+    def login(role: str, **attrs):
+        user = UserFactory(role=role, **attrs)
+        response = client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+        assert response.status_code == 302, response.text
+        return user
+
+    return login
+
+
+@pytest.fixture
+def count_queries(app):
+    """Count SQL statements run inside the `with` block: `with count_queries() as n: …; n()`."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements: list[str] = []
+
+        def before(conn, cursor, statement, *args):
+            if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK TO)", statement):
+                statements.append(statement)
+
+        engine = _db.engine
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield lambda: len(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting

@@ -1,0 +1,76 @@
+"""factory_boy factories; each commits so the row survives the request's session clean-up."""
+
+from __future__ import annotations
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+
+from crm.auth.passwords import hash_password
+from crm.auth.permissions import Role
+from crm.choices import Addressee, Category, OrganisationType, Relationship
+from crm.extensions import db
+from crm.inquiries.statuses import Status
+from crm.models import FollowUp, Inquiry, Note, Organisation, User
+from crm.partners.services import normalise_name
+from crm.timeutil import add_working_days, utcnow
+from tests.conftest import TEST_PASSWORD
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_persistence = "commit"
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@example.se")
+    name = factory.Faker("name", locale="sv_SE")
+    role = Role.SECRETARY_GENERAL
+    active = True
+    password_hash = factory.LazyFunction(lambda: hash_password(TEST_PASSWORD))
+
+
+class OrganisationFactory(BaseFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Testmuseet nr {n}")
+    name_key = factory.LazyAttribute(lambda o: normalise_name(o.name))
+    type = OrganisationType.MUSEUM
+    relationship = Relationship.PROSPECT
+
+
+class InquiryFactory(BaseFactory):
+    class Meta:
+        model = Inquiry
+
+    reference = factory.Sequence(lambda n: f"SAM-2099-{n + 1:04d}")
+    organisation_name = "Exempelmuseet"
+    organisation_type = OrganisationType.MUSEUM
+    contact_name = "Anna Andersson"
+    email = factory.Sequence(lambda n: f"anna{n}@exempel.se")
+    category = Category.EXHIBITION
+    subject = "Vandringsutställning om textilhantverk"
+    message = "Vi vill gärna samarbeta kring en utställning."
+    addressee = Addressee.NO_PREFERENCE
+    status = Status.NEW
+    first_response_due_at = factory.LazyFunction(lambda: add_working_days(utcnow(), 5))
+
+
+class NoteFactory(BaseFactory):
+    class Meta:
+        model = Note
+
+    body = "En intern anteckning."
+
+
+class FollowUpFactory(BaseFactory):
+    class Meta:
+        model = FollowUp
+
+    title = "Återkoppla"
+    due_on = factory.LazyFunction(lambda: utcnow().date())

@@ -1,0 +1,54 @@
+"""Configuration comes from the environment at app creation, and bad values are refused clearly."""
+
+import pytest
+
+from config import ConfigError, DevelopmentConfig, ProductionConfig, load_config
+from crm import create_app
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app("production")
+
+
+def test_v14_3_2_production_has_debug_off_and_secure_cookies(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "a" * 64)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    app = create_app("production")
+    assert app.debug is False
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    response = app.test_client().get("/")
+    assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
+
+
+def test_environment_is_read_when_the_config_is_built_not_at_import(monkeypatch):
+    monkeypatch.setenv("MAIL_PORT", "2525")
+    assert DevelopmentConfig().MAIL_PORT == 2525
+    monkeypatch.setenv("MAIL_PORT", "26")
+    assert DevelopmentConfig().MAIL_PORT == 26
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("notaurl", "is not a database URL"),
+        ("mysql://root@localhost/x", "supports SQLite and PostgreSQL"),
+        ("postgresql+psycopg2://postgres@127.0.0.1/test", "psycopg 3 driver"),
+    ],
+)
+def test_malformed_database_url_is_refused_clearly(monkeypatch, url, message):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigError, match=message):
+        create_app("development")
+
+
+def test_bad_numbers_and_unknown_environment_are_refused(monkeypatch):
+    monkeypatch.setenv("MAIL_PORT", "twenty-five")
+    with pytest.raises(ConfigError, match="MAIL_PORT must be a whole number"):
+        ProductionConfig()
+    with pytest.raises(ConfigError, match="SAMVERKA_ENV='staging' is unknown"):
+        load_config("staging")
