@@ -94,3 +94,29 @@ def test_security_headers_on_every_page(client):
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert response.headers["Cache-Control"] == "no-store"
     assert "Server" not in response.headers
+
+
+def test_v4_2_2_post_without_csrf_token_gets_a_friendly_400(database, db):
+    app = make_app(database, WTF_CSRF_ENABLED=True)
+    response = app.test_client().post("/login", data={"email": "a@b.se", "password": "x"})
+    assert response.status_code == 400
+    assert "Felaktig begäran" in response.text
+
+
+def test_cli_with_malformed_database_url_says_why_without_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": "notaurl", "FLASK_APP": "wsgi"}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "crm", "seed-partners"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL 'notaurl' is not a database URL" in result.stderr
+    assert "Traceback" not in result.stderr
