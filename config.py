@@ -71,6 +71,11 @@ class Config:
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 5 minutes")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
 
+        self.PUBLIC_FORM_RATE_LIMITS = os.environ.get(
+            "PUBLIC_FORM_RATE_LIMITS", "5 per minute;20 per hour;100 per day"
+        )
+        # Seconds a person needs at least to fill the public form; the benchmark sets 0.
+        self.FORM_MIN_FILL_SECONDS = _env_int("FORM_MIN_FILL_SECONDS", 3)
         self.BASE_URL = os.environ.get("SAMVERKA_BASE_URL", "http://127.0.0.1:5000")
         self.RESPONSE_TARGET_WORKING_DAYS = _env_int("RESPONSE_TARGET_WORKING_DAYS", 5)
         self.LOG_JSON = _env_bool("LOG_JSON", False)

@@ -59,8 +59,10 @@ def register_blueprints(app: Flask) -> None:
     from crm.auth.views import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.inquiries.views import bp as inquiries_bp
+    from crm.public.views import bp as public_bp
+    from crm.routing.views import bp as routing_bp
 
-    for blueprint in (core_bp, auth_bp, inquiries_bp, admin_bp):
+    for blueprint in (core_bp, public_bp, auth_bp, inquiries_bp, admin_bp, routing_bp):
         app.register_blueprint(blueprint)
 
 

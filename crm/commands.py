@@ -105,3 +105,29 @@ def demo_data_command(inquiries: int, organisations: int, seed: int) -> None:
     created = demo.inquiries(inquiries, org_ids)
     db.session.commit()
     click.echo(f"Added {len(org_ids)} organisations and {created} inquiries.")
+
+
+@crm_cli.command("send-mail")
+@click.option("--watch", is_flag=True, help="Keep running and send new mail as it is queued.")
+@click.option(
+    "--interval",
+    type=click.IntRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="Seconds between rounds with --watch.",
+)
+def send_mail_command(watch: bool, interval: int) -> None:
+    """Send queued e-mail over SMTP; failures are retried later with back-off."""
+    import time
+
+    from crm.mail.services import send_pending
+
+    while True:
+        report = send_pending()
+        click.echo(f"Sent {report.sent}, will retry {report.retrying}, gave up on {report.failed}.")
+        if not watch:
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return

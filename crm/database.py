@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 from config import ConfigError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def check_url(url: str) -> None:
@@ -57,4 +58,7 @@ def init_engine_events(app: Flask) -> None:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A request that may write takes the write lock at once: concurrent writers then wait
+        # their turn (busy_timeout) instead of failing when a read snapshot turns stale.
+        writes = has_request_context() and request.method not in SAFE_METHODS
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

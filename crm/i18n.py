@@ -19,3 +19,13 @@ def init_app(app: Flask) -> None:
         format_datetime(value, "short") if value else ""
     )
     app.jinja_env.globals["current_locale"] = select_locale
+    app.jinja_env.globals["status_label"] = _status_label
+
+
+def _status_label(value: str | None) -> str:
+    from crm.inquiries.statuses import Status
+
+    try:
+        return Status(value).label
+    except ValueError:
+        return value or ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from crm.extensions import talisman
 
@@ -19,8 +19,22 @@ CSP = {
 }
 
 
+def keep_private() -> None:
+    """This response carries a secret in its URL: send no referrer, ask not to be indexed."""
+    g.keep_private = True
+
+
+def _private_headers(response):
+    if g.get("keep_private"):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
 def init_app(app: Flask) -> None:
     production = app.config["SAMVERKA_ENV"] == "production"
+    # Registered before Talisman, so it runs after it and its policy is the one that stays.
+    app.after_request(_private_headers)
     talisman.init_app(
         app,
         force_https=False,  # TLS ends at the reverse proxy, which also redirects http

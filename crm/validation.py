@@ -57,3 +57,8 @@ def normalise_org_number(value: str) -> str | None:
     if not match or not luhn_ok(match.group(1) + match.group(2)):
         return None
     return f"{match.group(1)}-{match.group(2)}"
+
+
+def clean_line(value: str | None) -> str:
+    """Like clean_text, for one-line fields: every run of white space becomes one space."""
+    return " ".join(clean_text(value).split())

@@ -143,3 +143,27 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counting
+
+
+def empty_all_tables() -> None:
+    """Remove every row (for tests that must really commit, e.g. concurrency tests)."""
+    tables = list(reversed(_db.metadata.sorted_tables))
+    with _db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def committed(app):
+    """No rollback: the test commits for real and every table is emptied afterwards."""
+    with app.app_context():
+        empty_all_tables()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            empty_all_tables()

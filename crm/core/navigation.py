@@ -12,6 +12,7 @@ from crm.auth.permissions import Permission
 
 NAV = (
     ("inquiries.inbox", _l("Inkorg"), Permission.INQUIRY_VIEW),
+    ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
 )
 

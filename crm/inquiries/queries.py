@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
+from crm.activity.models import TimelineEvent
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import OPEN_STATUSES, Status
@@ -51,4 +52,37 @@ def count_my_new(user) -> int:
         select(func.count())
         .select_from(Inquiry)
         .where(Inquiry.assignee_id == user.id, Inquiry.status == Status.NEW)
+    )
+
+
+def public_replies(inquiry) -> list[TimelineEvent]:
+    """Replies staff chose to show the submitter on the status page, oldest first."""
+    return list(
+        db.session.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind == "public_reply")
+            .order_by(TimelineEvent.created_at, TimelineEvent.id)
+        )
+    )
+
+
+def get_inquiry_or_404(reference: str) -> Inquiry:
+    from flask import abort
+
+    inquiry = db.session.scalar(
+        _listing().options(selectinload(Inquiry.region_links)).where(Inquiry.reference == reference)
+    )
+    if inquiry is None:
+        abort(404)
+    return inquiry
+
+
+def timeline_of(inquiry) -> list[TimelineEvent]:
+    return list(
+        db.session.scalars(
+            select(TimelineEvent)
+            .options(joinedload(TimelineEvent.actor))
+            .where(TimelineEvent.inquiry_id == inquiry.id)
+            .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
+        )
     )

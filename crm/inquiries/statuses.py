@@ -54,3 +54,21 @@ WITHDRAWABLE_STATUSES = OPEN_STATUSES
 def allowed_next(status: Status) -> list[Status]:
     """The statuses an inquiry may move to next, in workflow order."""
     return [candidate for candidate in Status if candidate in TRANSITIONS[status]]
+
+
+EXPLANATIONS = {
+    Status.NEW: _l("Vi har tagit emot din förfrågan och läser den snart."),
+    Status.TRIAGED: _l("Vi har läst din förfrågan och bedömer hur vi kan gå vidare."),
+    Status.IN_DIALOGUE: _l("Vi för en dialog om samarbetet."),
+    Status.ON_HOLD: _l("Förfrågan är pausad för tillfället. Vi hör av oss när vi kan gå vidare."),
+    Status.AGREED: _l("Vi har kommit överens om ett samarbete."),
+    Status.DECLINED: _l("Vi har tyvärr inte möjlighet att gå vidare med förfrågan."),
+    Status.WITHDRAWN: _l("Förfrågan är återkallad."),
+    Status.CLOSED: _l("Ärendet är avslutat."),
+    Status.SPAM: _l("Ärendet är avslutat."),
+}
+
+
+def explain(status: Status) -> str:
+    """What the status means, in plain words for the submitter."""
+    return str(EXPLANATIONS[Status(status)])

@@ -3,37 +3,72 @@
 import pytest
 
 from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
+from crm.models import RoutingRule
+from tests.factories import InquiryFactory, UserFactory
 
-PUBLIC = {"core.home", "core.healthz", "core.set_language", "auth.login", "static"}
+PUBLIC = {
+    "core.home", "core.healthz", "core.set_language", "auth.login", "static",
+    "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
+}  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 
-# path -> expected status for: anonymous, secretary general, chair, board, admin
+# GET path -> expected status for: anonymous, secretary general, chair, board, admin
 ACCESS = {
     "/start": (302, 302, 302, 302, 302),
     "/inbox": (302, 200, 200, 200, 403),
+    "/inquiries/{reference}": (302, 200, 200, 200, 403),
+    "/inquiries/SAM-1999-9999": (302, 404, 404, 404, 403),
     "/admin/users": (302, 403, 403, 403, 200),
+    "/admin/routing": (302, 200, 403, 403, 200),
+    "/admin/routing/new": (302, 200, 403, 403, 200),
+    "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
 }
-ENDPOINT_OF = {"/start": "core.start", "/inbox": "inquiries.inbox", "/admin/users": "admin.users"}
-POST_ONLY = {"auth.logout"}
+# POST-only paths -> expected status for the same roles (an empty form: 400/302 means "let in")
+POST_ACCESS = {
+    "/admin/routing/{rule_id}/move": (302, 400, 403, 403, 400),
+    "/admin/routing/{rule_id}/delete": (302, 302, 403, 403, 302),
+}
+ENDPOINTS = {
+    "core.start", "inquiries.inbox", "inquiries.detail", "admin.users", "routing.rules",
+    "routing.new", "routing.edit", "routing.move", "routing.delete", "auth.logout",
+}  # fmt: skip
 
 
 def test_every_staff_route_is_in_the_access_table(app):
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    staff = endpoints - PUBLIC - POST_ONLY
-    assert staff == set(ENDPOINT_OF.values())
+    assert endpoints - PUBLIC == ENDPOINTS
+
+
+@pytest.fixture
+def objects(db):
+    target = UserFactory(role="secretary_general")
+    rule = RoutingRule(position=1, name="r", target_user_id=target.id)
+    db.session.add(rule)
+    db.session.commit()
+    return {"reference": InquiryFactory().reference, "rule_id": rule.id}
+
+
+def _as(role, login_as):
+    if role != "anonymous":
+        login_as(role)
 
 
 @pytest.mark.parametrize("path", ACCESS)
 @pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
-def test_v4_1_1_access_table(client, login_as, path, role_index):
-    role = ROLES[role_index]
-    if role != "anonymous":
-        login_as(role)
-    response = client.get(path)
-    expected = ACCESS[path][role_index]
-    assert response.status_code == expected, (role, path)
-    if role == "anonymous":
+def test_v4_1_1_access_table(client, login_as, objects, path, role_index):
+    _as(ROLES[role_index], login_as)
+    response = client.get(path.format(**objects))
+    assert response.status_code == ACCESS[path][role_index], (ROLES[role_index], path)
+    if ROLES[role_index] == "anonymous":
         assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", POST_ACCESS)
+@pytest.mark.parametrize("role_index", range(len(ROLES)), ids=ROLES)
+def test_v4_1_1_post_access_table(client, login_as, objects, path, role_index):
+    _as(ROLES[role_index], login_as)
+    response = client.post(path.format(**objects))
+    assert response.status_code == POST_ACCESS[path][role_index], (ROLES[role_index], path)
 
 
 def test_secretary_general_and_chair_share_inquiry_rights_board_only_reads():
@@ -59,10 +94,12 @@ def test_navigation_shows_only_what_the_role_may_use(client, login_as):
     page = client.get("/inbox").text
     assert 'href="/inbox"' in page
     assert 'href="/admin/users"' not in page
+    assert 'href="/admin/routing"' not in page
 
 
 def test_admin_navigation(client, login_as):
     login_as("admin")
     page = client.get("/admin/users").text
     assert 'href="/admin/users"' in page
+    assert 'href="/admin/routing"' in page
     assert 'href="/inbox"' not in page

@@ -1,0 +1,202 @@
+"""Taking in a new inquiry: reference number, organisation match, routing, receipts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from flask import current_app, url_for
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crm.activity.services import record_event
+from crm.choices import Addressee, Category, Channel, OrganisationType
+from crm.extensions import db
+from crm.inquiries.models import Inquiry, ReferenceCounter
+from crm.mail.services import queue_mail
+from crm.partners.models import Organisation
+from crm.partners.services import normalise_name
+from crm.routing.services import decide_assignee
+from crm.timeutil import add_working_days, utcnow
+
+PRIVACY_NOTICE_VERSION = "2026-11"
+
+# Addresses at these domains say nothing about the sender's organisation.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "outlook.com", "outlook.se",
+        "live.com", "live.se", "msn.com", "yahoo.com", "yahoo.se", "icloud.com", "me.com",
+        "telia.com", "bredband.net", "comhem.se", "spray.se", "protonmail.com", "proton.me",
+    }
+)  # fmt: skip
+
+
+@dataclass
+class IntakeData:
+    """What a submitter (or staff, for another channel) tells us about a new inquiry."""
+
+    organisation_name: str
+    organisation_type: OrganisationType
+    contact_name: str
+    email: str
+    category: Category
+    subject: str
+    message: str
+    addressee: Addressee = Addressee.NO_PREFERENCE
+    organisation_number: str | None = None
+    phone: str | None = None
+    regions: list[str] = field(default_factory=list)
+    consent: bool = False
+
+
+def next_reference(year: int) -> str:
+    """The next `SAM-<year>-<nnnn>`; the counter row stays locked until the transaction ends."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ReferenceCounter)
+        .values(year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[ReferenceCounter.year],
+            set_={"last_number": ReferenceCounter.last_number + 1},
+        )
+        .returning(ReferenceCounter.last_number)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"SAM-{year}-{number:04d}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def find_by_status_token(token: str) -> Inquiry | None:
+    """The inquiry whose private link carries `token`, compared in constant time."""
+    if not token or len(token) > 100:
+        return None
+    wanted = hash_token(token)
+    inquiry = db.session.scalar(select(Inquiry).where(Inquiry.status_token_hash == wanted))
+    if inquiry is None or not hmac.compare_digest(inquiry.status_token_hash, wanted):
+        return None
+    return inquiry
+
+
+def match_organisation(
+    organisation_number: str | None, name: str, email: str
+) -> Organisation | None:
+    """An existing organisation by number, then normalised name, then e-mail domain."""
+    if organisation_number:
+        found = db.session.scalar(
+            select(Organisation).where(Organisation.org_number == organisation_number)
+        )
+        if found:
+            return found
+    found = db.session.scalar(
+        select(Organisation).where(Organisation.name_key == normalise_name(name))
+    )
+    if found:
+        return found
+    domain = email.rpartition("@")[2].lower()
+    if domain and domain not in PUBLIC_MAIL_DOMAINS:
+        candidates = db.session.scalars(
+            select(Organisation).where(Organisation.email_domain == domain).limit(2)
+        ).all()
+        if len(candidates) == 1:  # two organisations sharing a domain: let staff decide
+            return candidates[0]
+    return None
+
+
+def submit_inquiry(
+    data: IntakeData,
+    channel: Channel = Channel.WEB_FORM,
+    actor=None,
+    send_receipt: bool = True,
+) -> tuple[Inquiry, str]:
+    """Store a new inquiry, route it and queue its e-mails; return it and its status token."""
+    now = utcnow()
+    # First statement of the transaction, so the counter lock is taken before anything else.
+    reference = next_reference(now.year)
+    token = secrets.token_urlsafe(32)
+    organisation = match_organisation(data.organisation_number, data.organisation_name, data.email)
+    inquiry = Inquiry(
+        reference=reference,
+        channel=channel,
+        organisation_name=data.organisation_name,
+        organisation_id=organisation.id if organisation else None,
+        organisation_type=data.organisation_type,
+        organisation_number=data.organisation_number or None,
+        contact_name=data.contact_name,
+        email=data.email,
+        phone=data.phone or None,
+        category=data.category,
+        subject=data.subject,
+        message=data.message,
+        addressee=data.addressee,
+        first_response_due_at=add_working_days(
+            now, current_app.config["RESPONSE_TARGET_WORKING_DAYS"]
+        ),
+        consent_text_version=PRIVACY_NOTICE_VERSION if data.consent else None,
+        consent_at=now if data.consent else None,
+        status_token_hash=hash_token(token),
+        created_by_id=actor.id if actor is not None else None,
+        created_at=now,
+    )
+    inquiry.regions = data.regions
+    db.session.add(inquiry)
+    db.session.flush()
+    record_event("created", actor, inquiry=inquiry, channel=channel)
+    if organisation is not None:
+        record_event(
+            "organisation_linked",
+            None,
+            inquiry=inquiry,
+            organisation=organisation,
+            name=organisation.name,
+            by="matching",
+        )
+    _route(inquiry)
+    if send_receipt:
+        _queue_receipt(inquiry, token)
+    db.session.flush()
+    return inquiry, token
+
+
+def _route(inquiry: Inquiry) -> None:
+    decision = decide_assignee(inquiry)
+    inquiry.assignee_id = decision.user_id
+    db.session.flush()
+    record_event(
+        "routed",
+        None,
+        inquiry=inquiry,
+        assignee_id=decision.user_id,
+        assignee=inquiry.assignee.name if inquiry.assignee else None,
+        reason=decision.reason,
+        rule=decision.rule_name,
+    )
+    if inquiry.assignee is not None:
+        queue_mail(
+            "assignee_notice",
+            inquiry.assignee.email,
+            "assignee_notice",
+            inquiry=inquiry,
+            assignee=inquiry.assignee,
+            link=external_url("inquiries.detail", reference=inquiry.reference),
+        )
+
+
+def _queue_receipt(inquiry: Inquiry, token: str) -> None:
+    queue_mail(
+        "receipt",
+        inquiry.email,
+        "receipt",
+        inquiry=inquiry,
+        status_link=external_url("public.status", token=token),
+    )
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for e-mails, built on SAMVERKA_BASE_URL (not the request's host)."""
+    path = url_for(endpoint, **values)
+    return current_app.config["BASE_URL"].rstrip("/") + path

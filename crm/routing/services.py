@@ -1,0 +1,86 @@
+"""Routing: who gets a new inquiry. `route_inquiry` is pure and needs no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+
+from crm.auth.models import User
+from crm.auth.permissions import Role
+from crm.choices import Addressee
+from crm.extensions import db
+from crm.routing.models import RoutingRule
+
+
+class Routable(Protocol):
+    addressee: str
+    category: str
+    organisation_type: str
+    organisation_id: int | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who gets the inquiry and why: the rule that matched, or which default applied."""
+
+    user_id: int | None
+    rule_id: int | None = None
+    rule_name: str | None = None
+    reason: str = "rule"
+
+
+def rule_matches(rule, inquiry: Routable) -> bool:
+    """A rule matches when every condition it sets equals the inquiry's value."""
+    conditions = (
+        (rule.addressee, inquiry.addressee),
+        (rule.category, inquiry.category),
+        (rule.organisation_type, inquiry.organisation_type),
+        (rule.organisation_id, inquiry.organisation_id),
+    )
+    return all(wanted is None or wanted == actual for wanted, actual in conditions)
+
+
+def route_inquiry(
+    inquiry: Routable,
+    rules,
+    secretary_general_id: int | None,
+    chair_id: int | None,
+) -> Decision:
+    """First matching active rule, else a wish for the chair, else the secretary general."""
+    for rule in sorted(rules, key=lambda r: (r.position, r.id or 0)):
+        if rule.active and rule_matches(rule, inquiry):
+            return Decision(rule.target_user_id, rule.id, rule.name, "rule")
+    if inquiry.addressee == Addressee.CHAIR and chair_id is not None:
+        return Decision(chair_id, reason="addressee_chair")
+    return Decision(secretary_general_id, reason="default_secretary_general")
+
+
+def role_holder(role: Role) -> User | None:
+    """The active user holding a council role (the longest-standing one if several do)."""
+    return db.session.scalar(
+        select(User).where(User.role == role, User.active.is_(True)).order_by(User.id).limit(1)
+    )
+
+
+def active_rules() -> list[RoutingRule]:
+    return list(
+        db.session.scalars(
+            select(RoutingRule)
+            .where(RoutingRule.active.is_(True))
+            .order_by(RoutingRule.position, RoutingRule.id)
+        )
+    )
+
+
+def decide_assignee(inquiry) -> Decision:
+    """Route with the rules and role holders in the database."""
+    secretary = role_holder(Role.SECRETARY_GENERAL)
+    chair = role_holder(Role.CHAIR)
+    return route_inquiry(
+        inquiry,
+        active_rules(),
+        secretary.id if secretary else None,
+        chair.id if chair else None,
+    )

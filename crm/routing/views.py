@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from crm.auth.permissions import Permission, permission_required
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.routing.admin import delete_rule, move_rule, routing_targets, save_rule
+from crm.routing.forms import RoutingRuleForm
+from crm.routing.models import RoutingRule
+
+bp = Blueprint("routing", __name__, url_prefix="/admin/routing")
+
+
+def get_rule_or_404(rule_id: int) -> RoutingRule:
+    rule = db.session.get(RoutingRule, rule_id)
+    if rule is None:
+        abort(404)
+    return rule
+
+
+@bp.get("")
+@permission_required(Permission.ROUTING_MANAGE)
+def rules():
+    rows = db.session.scalars(
+        select(RoutingRule)
+        .options(joinedload(RoutingRule.target_user), joinedload(RoutingRule.organisation))
+        .order_by(RoutingRule.position, RoutingRule.id)
+    ).all()
+    return render_template("routing/list.html", rules=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.ROUTING_MANAGE)
+def new():
+    return _edit(None)
+
+
+@bp.route("/<int:rule_id>", methods=["GET", "POST"])
+@permission_required(Permission.ROUTING_MANAGE)
+def edit(rule_id: int):
+    return _edit(get_rule_or_404(rule_id))
+
+
+def _edit(rule: RoutingRule | None):
+    form = RoutingRuleForm(obj=rule, targets=routing_targets())
+    if request.method == "GET" and rule is not None:
+        form.organisation_name.data = rule.organisation.name if rule.organisation else ""
+        form.target_user_id.data = str(rule.target_user_id)
+    if form.validate_on_submit():
+        try:
+            save_rule(rule, form.data, current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Regeln är sparad."), "success")
+            return redirect(url_for("routing.rules"))
+    return render_template("routing/form.html", form=form, rule=rule)
+
+
+@bp.post("/<int:rule_id>/move")
+@permission_required(Permission.ROUTING_MANAGE)
+def move(rule_id: int):
+    direction = request.form.get("direction")
+    if direction not in {"up", "down"}:
+        abort(400)
+    move_rule(get_rule_or_404(rule_id), direction, current_user)
+    db.session.commit()
+    return redirect(url_for("routing.rules"))
+
+
+@bp.post("/<int:rule_id>/delete")
+@permission_required(Permission.ROUTING_MANAGE)
+def delete(rule_id: int):
+    delete_rule(get_rule_or_404(rule_id), current_user)
+    db.session.commit()
+    flash(_("Regeln är borttagen."), "success")
+    return redirect(url_for("routing.rules"))

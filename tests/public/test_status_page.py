@@ -1,0 +1,83 @@
+"""The submitter's private status link (ASVS 4.2.1)."""
+
+import re
+
+from sqlalchemy import select
+
+from crm.activity.services import record_event
+from crm.inquiries.statuses import Status
+from crm.models import Inquiry, Note, TimelineEvent
+from tests.factories import UserFactory
+from tests.public.helpers import form_data
+
+
+def submit(app, client):
+    client.post("/samverkan", data=form_data(app))
+    link = re.search(
+        r'href="http://localhost(/samverkan/status/[^"]+)"', client.get("/samverkan/tack").text
+    )
+    return link.group(1)
+
+
+def test_status_link_shows_status_and_dates_in_plain_swedish(app, client, db):
+    path = submit(app, client)
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "Vandringsutställning om sörmländska gårdar" in page.text
+    assert 'class="badge status-new">Ny<' in page.text
+    assert "Vi har tagit emot din förfrågan" in page.text
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "noindex" in page.headers["X-Robots-Tag"]
+    assert '<meta name="robots" content="noindex, nofollow">' in page.text
+
+
+def test_v4_2_1_token_is_long_random_and_stored_only_hashed(app, client, db):
+    path = submit(app, client)
+    token = path.rsplit("/", 1)[1]
+    assert len(token) >= 43  # 32 random bytes, base64url: 256 bits
+    inquiry = db.session.scalar(select(Inquiry))
+    assert token not in inquiry.status_token_hash
+    assert client.get(path[:-1] + ("A" if path[-1] != "A" else "B")).status_code == 404
+    assert client.get("/samverkan/status/gissning").status_code == 404
+    guessed = client.get("/samverkan/status/gissning").text
+    assert "<h1>Sidan finns inte</h1>" in guessed  # the same page as any unknown address
+
+
+def test_internal_notes_never_show_but_public_replies_do(app, client, db):
+    path = submit(app, client)
+    inquiry = db.session.scalar(select(Inquiry))
+    staff = UserFactory()
+    db.session.add(Note(inquiry_id=inquiry.id, author_id=staff.id, body="Intern: kolla budgeten"))
+    record_event("public_reply", staff, inquiry=inquiry, body="Tack, vi återkommer i maj.")
+    db.session.commit()
+    page = client.get(path).text
+    assert "Tack, vi återkommer i maj." in page
+    assert "kolla budgeten" not in page
+
+
+def test_submitter_withdraws_with_confirmation(app, client, db):
+    path = submit(app, client)
+    confirm = client.get(path + "/aterkalla")
+    assert "Ja, återkalla förfrågan" in confirm.text
+    response = client.post(path + "/aterkalla")
+    assert response.headers["Location"] == path
+    inquiry = db.session.scalar(select(Inquiry))
+    assert inquiry.status == Status.WITHDRAWN
+    assert inquiry.closed_at is not None
+    assert inquiry.first_response_at is None  # the submitter's own act is no response
+    event = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "status_changed"))
+    assert event.data == {"old": "new", "new": "withdrawn", "by": "submitter"}
+    assert event.actor_id is None
+    page = client.get(path).text
+    assert "Din förfrågan är återkallad." in page
+    assert "Återkalla förfrågan" not in page
+
+
+def test_closed_inquiry_cannot_be_withdrawn(app, client, db):
+    path = submit(app, client)
+    inquiry = db.session.scalar(select(Inquiry))
+    inquiry.status = Status.AGREED
+    db.session.commit()
+    assert "Återkalla förfrågan" not in client.get(path).text
+    client.post(path + "/aterkalla")
+    assert db.session.scalar(select(Inquiry.status)) == Status.AGREED
