@@ -160,3 +160,29 @@ def test_send_mail_command_reports(app, runner, db, smtp_server):
     assert result.exit_code == 0
     assert "Sent 1, will retry 0, gave up on 0." in result.output
     assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.skipif(
+    "postgresql" not in (__import__("os").environ.get("DATABASE_URL") or ""),
+    reason="row locks with SKIP LOCKED exist on PostgreSQL; on SQLite run one sender",
+)
+def test_parallel_senders_send_each_message_once(app, committed, smtp_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(30):
+        committed.session.add(
+            OutboxMessage(kind="test", recipient=f"r{n}@exempel.se", subject=f"{n}", body_text="x")
+        )
+    committed.session.commit()
+    committed.session.remove()
+
+    def sender(_):
+        with app.app_context():
+            return send_pending().sent
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        sent = list(pool.map(sender, range(3)))
+
+    assert sum(sent) == 30
+    recipients = [rcpts[0] for _, rcpts, _ in smtp_server.messages]
+    assert sorted(recipients) == sorted(f"r{n}@exempel.se" for n in range(30))
