@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from crm.activity.views import bp as follow_ups_bp
     from crm.admin.views import bp as admin_bp
     from crm.auth.views import bp as auth_bp
     from crm.core.views import bp as core_bp
@@ -62,7 +63,15 @@ def register_blueprints(app: Flask) -> None:
     from crm.public.views import bp as public_bp
     from crm.routing.views import bp as routing_bp
 
-    for blueprint in (core_bp, public_bp, auth_bp, inquiries_bp, admin_bp, routing_bp):
+    for blueprint in (
+        core_bp,
+        public_bp,
+        auth_bp,
+        inquiries_bp,
+        follow_ups_bp,
+        admin_bp,
+        routing_bp,
+    ):
         app.register_blueprint(blueprint)
 
 

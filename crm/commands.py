@@ -131,3 +131,13 @@ def send_mail_command(watch: bool, interval: int) -> None:
             time.sleep(interval)
         except KeyboardInterrupt:
             return
+
+
+@crm_cli.command("send-reminders")
+def send_reminders_command() -> None:
+    """Queue today's reminder digest for each person with overdue work (once per day)."""
+    from crm.activity.reminders import send_reminders
+
+    queued, skipped = send_reminders()
+    db.session.commit()
+    click.echo(f"Queued {queued} reminder digests; {skipped} already queued today.")

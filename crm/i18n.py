@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime
 
+from crm.choices import Category, OrganisationType
+from crm.timeutil import utcnow
+
 
 def select_locale() -> str:
     chosen = session.get("lang") if has_request_context() else None
@@ -20,6 +23,9 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = select_locale
     app.jinja_env.globals["status_label"] = _status_label
+    app.jinja_env.globals["today"] = lambda: utcnow().date()
+    app.jinja_env.globals["category_choices"] = lambda: Category.choices()
+    app.jinja_env.globals["organisation_type_choices"] = lambda: OrganisationType.choices()
 
 
 def _status_label(value: str | None) -> str:

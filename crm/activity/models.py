@@ -63,6 +63,8 @@ class FollowUp(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    inquiry = relationship("Inquiry")
+    organisation = relationship("Organisation")
 
     __table_args__ = (Index("ix_follow_ups_owner_open_due", "owner_id", "completed_at", "due_on"),)
 

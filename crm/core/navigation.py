@@ -12,6 +12,9 @@ from crm.auth.permissions import Permission
 
 NAV = (
     ("inquiries.inbox", _l("Inkorg"), Permission.INQUIRY_VIEW),
+    ("inquiries.index", _l("Förfrågningar"), Permission.INQUIRY_VIEW),
+    ("inquiries.new", _l("Registrera förfrågan"), Permission.INQUIRY_EDIT),
+    ("follow_ups.index", _l("Uppföljningar"), Permission.INQUIRY_VIEW),
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
 )
@@ -37,11 +40,14 @@ def nav_items() -> list[NavItem]:
 
 
 def _counts() -> dict[str, int]:
-    from crm.inquiries.queries import count_my_new
+    from crm.inquiries.queries import count_my_follow_ups_due, count_my_new
 
     if not current_user.can(Permission.INQUIRY_VIEW):
         return {}
-    return {"inquiries.inbox": count_my_new(current_user)}
+    return {
+        "inquiries.inbox": count_my_new(current_user),
+        "follow_ups.index": count_my_follow_ups_due(current_user),
+    }
 
 
 def init_app(app: Flask) -> None:

@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -197,6 +197,9 @@ def _queue_receipt(inquiry: Inquiry, token: str) -> None:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, built on SAMVERKA_BASE_URL (not the request's host)."""
-    path = url_for(endpoint, **values)
+    """An absolute link for e-mails, built on SAMVERKA_BASE_URL (not the request's host).
+
+    Works without a request too (cron commands), so it builds from the URL map directly.
+    """
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config["BASE_URL"].rstrip("/") + path

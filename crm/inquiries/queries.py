@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm.activity.models import TimelineEvent
+from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.extensions import db
-from crm.inquiries.models import Inquiry
+from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.statuses import OPEN_STATUSES, Status
 from crm.timeutil import utcnow
 
@@ -44,7 +47,26 @@ def inbox_for(user) -> dict[str, list[Inquiry]]:
         .order_by(*newest_first)
         .limit(INBOX_LIMIT)
     ).all()
-    return {"new": mine_new, "overdue": mine_overdue, "unassigned": unassigned}
+    return {
+        "new": mine_new,
+        "overdue": mine_overdue,
+        "unassigned": unassigned,
+        "follow_ups": follow_ups_due(user, until=utcnow().date() + timedelta(days=7)),
+    }
+
+
+def follow_ups_due(user, until=None, limit: int = INBOX_LIMIT) -> list[FollowUp]:
+    """The user's open follow-ups, overdue first; only those due by `until` if given."""
+    query = (
+        select(FollowUp)
+        .options(joinedload(FollowUp.inquiry), joinedload(FollowUp.organisation))
+        .where(FollowUp.owner_id == user.id, FollowUp.completed_at.is_(None))
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(limit)
+    )
+    if until is not None:
+        query = query.where(FollowUp.due_on <= until)
+    return list(db.session.scalars(query))
 
 
 def count_my_new(user) -> int:
@@ -84,5 +106,210 @@ def timeline_of(inquiry) -> list[TimelineEvent]:
             .options(joinedload(TimelineEvent.actor))
             .where(TimelineEvent.inquiry_id == inquiry.id)
             .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
+        )
+    )
+
+
+# ---- the inquiry list -------------------------------------------------------------------
+
+PAGE_SIZE = 50
+SORTS = {
+    "newest": (Inquiry.created_at, True),
+    "oldest": (Inquiry.created_at, False),
+    "updated": (Inquiry.updated_at, True),
+}
+
+
+@dataclass
+class InquiryFilters:
+    """The list's filters, parsed from the query string; unknown values are ignored."""
+
+    q: str = ""
+    status: str = ""
+    assignee: str = ""  # a user id, "me" or "none"
+    category: str = ""
+    region: str = ""
+    organisation_type: str = ""
+    year: int | None = None
+    overdue: bool = False
+    sort: str = "newest"
+
+    @classmethod
+    def from_args(cls, args) -> InquiryFilters:
+        from crm.choices import Category, OrganisationType
+        from crm.regions import regions
+
+        def pick(name, allowed):
+            value = (args.get(name) or "").strip()
+            return value if value in allowed else ""
+
+        year = (args.get("year") or "").strip()
+        assignee = (args.get("assignee") or "").strip()
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            status=pick("status", {s.value for s in Status} | {"open"}),
+            assignee=assignee if assignee in {"me", "none"} or assignee.isdigit() else "",
+            category=pick("category", {c.value for c in Category}),
+            region=pick("region", set(regions())),
+            organisation_type=pick("organisation_type", {t.value for t in OrganisationType}),
+            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
+            overdue=args.get("overdue") in {"1", "on", "true"},
+            sort=pick("sort", set(SORTS)) or "newest",
+        )
+
+    def as_args(self) -> dict:
+        """The non-empty filters, for links that keep the current view."""
+        values = {
+            "q": self.q, "status": self.status, "assignee": self.assignee,
+            "category": self.category, "region": self.region,
+            "organisation_type": self.organisation_type, "year": self.year,
+            "overdue": "1" if self.overdue else "",
+            "sort": "" if self.sort == "newest" else self.sort,
+        }  # fmt: skip
+        return {key: value for key, value in values.items() if value}
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern that matches the term as plain text (%, _ and \\ escaped)."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_condition(term: str):
+    """Inquiries whose reference, subject, message, organisation or contact contain the term."""
+    pattern = like_pattern(term)
+    columns = (
+        Inquiry.reference, Inquiry.subject, Inquiry.message, Inquiry.organisation_name,
+        Inquiry.contact_name, Inquiry.email,
+    )  # fmt: skip
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+
+
+def filtered(filters: InquiryFilters, user):
+    query = _listing()
+    if filters.q:
+        query = query.where(search_condition(filters.q))
+    if filters.status == "open":
+        query = query.where(Inquiry.status.in_(OPEN_STATUSES))
+    elif filters.status:
+        query = query.where(Inquiry.status == filters.status)
+    if filters.assignee == "me":
+        query = query.where(Inquiry.assignee_id == user.id)
+    elif filters.assignee == "none":
+        query = query.where(Inquiry.assignee_id.is_(None))
+    elif filters.assignee:
+        query = query.where(Inquiry.assignee_id == int(filters.assignee))
+    if filters.category:
+        query = query.where(Inquiry.category == filters.category)
+    if filters.organisation_type:
+        query = query.where(Inquiry.organisation_type == filters.organisation_type)
+    if filters.region:
+        query = query.where(
+            exists().where(
+                InquiryRegion.inquiry_id == Inquiry.id, InquiryRegion.region_code == filters.region
+            )
+        )
+    if filters.year:
+        start = datetime(filters.year, 1, 1, tzinfo=UTC)
+        query = query.where(
+            Inquiry.created_at >= start, Inquiry.created_at < start.replace(year=filters.year + 1)
+        )
+    if filters.overdue:
+        query = query.where(Inquiry.status == Status.NEW, Inquiry.first_response_due_at < utcnow())
+    return query
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def encode_cursor(moment: datetime, row_id: int) -> str:
+    return f"{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%f')}_{row_id}"
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
+    if not cursor:
+        return None
+    try:
+        stamp, row_id = cursor.split("_", 1)
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC), int(row_id)
+    except ValueError:
+        return None
+
+
+def list_inquiries(
+    filters: InquiryFilters, user, after: str | None = None, before: str | None = None
+) -> Page:
+    """One page in keyset order: no OFFSET, so page 500 costs what page 1 costs."""
+    column, descending = SORTS[filters.sort]
+    query = filtered(filters, user)
+    forward = decode_cursor(after)
+    backward = None if forward else decode_cursor(before)
+    position = tuple_(column, Inquiry.id)
+    if forward:
+        query = query.where(position < forward if descending else position > forward)
+    elif backward:
+        query = query.where(position > backward if descending else position < backward)
+    reverse = backward is not None
+    order_desc = descending != reverse
+    ordering = (
+        (column.desc(), Inquiry.id.desc()) if order_desc else (column.asc(), Inquiry.id.asc())
+    )
+    rows = list(db.session.scalars(query.order_by(*ordering).limit(PAGE_SIZE + 1)).unique())
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    if reverse:
+        rows.reverse()
+    cursor_of = lambda row: encode_cursor(getattr(row, column.key), row.id)  # noqa: E731
+    has_next = more if not reverse else True
+    has_prev = (forward is not None) or (reverse and more)
+    return Page(
+        items=rows,
+        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
+        prev_cursor=cursor_of(rows[0]) if rows and has_prev else None,
+    )
+
+
+def notes_of(inquiry) -> list[Note]:
+    return list(
+        db.session.scalars(
+            select(Note)
+            .options(joinedload(Note.author))
+            .where(Note.inquiry_id == inquiry.id)
+            .order_by(Note.created_at.desc(), Note.id.desc())
+        )
+    )
+
+
+def follow_ups_of(inquiry) -> list[FollowUp]:
+    return list(
+        db.session.scalars(
+            select(FollowUp)
+            .options(joinedload(FollowUp.owner))
+            .where(FollowUp.inquiry_id == inquiry.id)
+            .order_by(FollowUp.completed_at.is_not(None), FollowUp.due_on, FollowUp.id)
+        )
+    )
+
+
+def staff_candidates() -> list:
+    """People an inquiry or follow-up can be given to."""
+    from crm.routing.admin import routing_targets
+
+    return routing_targets()
+
+
+def count_my_follow_ups_due(user) -> int:
+    """Open follow-ups due today or earlier."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(
+            FollowUp.owner_id == user.id,
+            FollowUp.completed_at.is_(None),
+            FollowUp.due_on <= utcnow().date(),
         )
     )

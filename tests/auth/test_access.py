@@ -3,7 +3,8 @@
 import pytest
 
 from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
-from crm.models import RoutingRule
+from crm.models import FollowUp, Note, RoutingRule
+from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, UserFactory
 
 PUBLIC = {
@@ -16,6 +17,9 @@ ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 ACCESS = {
     "/start": (302, 302, 302, 302, 302),
     "/inbox": (302, 200, 200, 200, 403),
+    "/inquiries": (302, 200, 200, 200, 403),
+    "/inquiries/new": (302, 200, 200, 403, 403),
+    "/follow-ups": (302, 200, 200, 200, 403),
     "/inquiries/{reference}": (302, 200, 200, 200, 403),
     "/inquiries/SAM-1999-9999": (302, 404, 404, 404, 403),
     "/admin/users": (302, 403, 403, 403, 200),
@@ -23,14 +27,32 @@ ACCESS = {
     "/admin/routing/new": (302, 200, 403, 403, 200),
     "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
 }
-# POST-only paths -> expected status for the same roles (an empty form: 400/302 means "let in")
+# POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
+# by validation) or 302 (done) mean the role was let in, 403 that it was not.
 POST_ACCESS = {
     "/admin/routing/{rule_id}/move": (302, 400, 403, 403, 400),
     "/admin/routing/{rule_id}/delete": (302, 302, 403, 403, 302),
+    "/inquiries/new": (302, 200, 200, 403, 403),
+    "/inquiries/{reference}/status": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/priority": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/assign": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/conflict": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/notes": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/notes/{note_id}": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/reply": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/follow-ups": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/organisation": (302, 422, 422, 403, 403),
+    "/follow-ups": (302, 422, 422, 403, 403),
+    "/follow-ups/{follow_up_id}/done": (302, 302, 302, 403, 403),
+    "/follow-ups/{follow_up_id}/reschedule": (302, 302, 302, 403, 403),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "admin.users", "routing.rules",
     "routing.new", "routing.edit", "routing.move", "routing.delete", "auth.logout",
+    "inquiries.index", "inquiries.new", "inquiries.change_status", "inquiries.set_priority",
+    "inquiries.assign", "inquiries.declare_conflict", "inquiries.add_note", "inquiries.edit_note",
+    "inquiries.reply", "inquiries.add_follow_up", "inquiries.link_organisation",
+    "follow_ups.index", "follow_ups.complete", "follow_ups.reschedule",
 }  # fmt: skip
 
 
@@ -44,8 +66,13 @@ def objects(db):
     target = UserFactory(role="secretary_general")
     rule = RoutingRule(position=1, name="r", target_user_id=target.id)
     db.session.add(rule)
+    inquiry = InquiryFactory()
+    note = Note(inquiry_id=inquiry.id, author_id=target.id, body="x")
+    follow_up = FollowUp(title="f", due_on=utcnow().date(), owner_id=target.id)
+    db.session.add_all([note, follow_up])
     db.session.commit()
-    return {"reference": InquiryFactory().reference, "rule_id": rule.id}
+    return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
+            "follow_up_id": follow_up.id}  # fmt: skip
 
 
 def _as(role, login_as):

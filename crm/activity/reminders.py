@@ -1,0 +1,68 @@
+"""The daily reminder digest: one e-mail per person and day, never two."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from crm.activity.models import FollowUp
+from crm.auth.models import User
+from crm.auth.permissions import Permission
+from crm.extensions import db
+from crm.inquiries.intake import external_url
+from crm.inquiries.models import Inquiry
+from crm.inquiries.statuses import Status
+from crm.mail.models import OutboxMessage
+from crm.mail.services import queue_mail
+from crm.timeutil import utcnow
+
+
+def reminder_key(user: User, day: date) -> str:
+    return f"reminder:{user.id}:{day.isoformat()}"
+
+
+def send_reminders(today: date | None = None) -> tuple[int, int]:
+    """Queue today's digest for everyone with something due; returns (queued, already sent)."""
+    today = today or utcnow().date()
+    queued = skipped = 0
+    for user in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
+        if not user.can(Permission.INQUIRY_EDIT):
+            continue
+        key = reminder_key(user, today)
+        if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+            skipped += 1
+            continue
+        follow_ups, late_inquiries = _due_for(user, today)
+        if not follow_ups and not late_inquiries:
+            continue
+        queue_mail(
+            "reminder", user.email, "reminder", dedupe_key=key, user=user, today=today,
+            follow_ups=follow_ups, inquiries=late_inquiries,
+            inbox_link=external_url("inquiries.inbox"),
+        )  # fmt: skip
+        queued += 1
+    db.session.flush()
+    return queued, skipped
+
+
+def _due_for(user: User, today: date):
+    follow_ups = db.session.scalars(
+        select(FollowUp)
+        .where(
+            FollowUp.owner_id == user.id,
+            FollowUp.completed_at.is_(None),
+            FollowUp.due_on <= today,
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+    ).all()
+    inquiries = db.session.scalars(
+        select(Inquiry)
+        .where(
+            Inquiry.assignee_id == user.id,
+            Inquiry.status == Status.NEW,
+            Inquiry.first_response_due_at < utcnow(),
+        )
+        .order_by(Inquiry.first_response_due_at, Inquiry.id)
+    ).all()
+    return follow_ups, inquiries

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.activity.models import FollowUp
+from crm.auth.models import User
+from crm.auth.permissions import Permission, permission_required
+from crm.auth.views import safe_next
+from crm.choices import Recurrence
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.inquiries import services
+from crm.inquiries.forms import FollowUpForm, RescheduleForm
+from crm.inquiries.queries import follow_ups_due, staff_candidates
+
+bp = Blueprint("follow_ups", __name__, url_prefix="/follow-ups")
+
+
+def get_follow_up_or_404(follow_up_id: int) -> FollowUp:
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None:
+        abort(404)
+    return follow_up
+
+
+def _back():
+    return redirect(safe_next(request.form.get("next")) or url_for("follow_ups.index"))
+
+
+@bp.route("", methods=["GET", "POST"])
+@permission_required(Permission.INQUIRY_VIEW)
+def index():
+    candidates = staff_candidates()
+    form = FollowUpForm(data={"owner": str(current_user.id)}, candidates=candidates)
+    status = 200
+    if request.method == "POST":
+        if not current_user.can(Permission.INQUIRY_EDIT):
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                services.add_follow_up(
+                    form.title.data, form.due_on.data, db.session.get(User, int(form.owner.data)),
+                    current_user, recurrence=Recurrence(form.recurrence.data),
+                )  # fmt: skip
+                db.session.commit()
+                flash(_("Uppföljningen är sparad."), "success")
+                return redirect(url_for("follow_ups.index"))
+            except DomainError as exc:
+                db.session.rollback()
+                getattr(form, exc.field).errors.append(exc.message)
+        status = 422
+    return (
+        render_template(
+            "activity/follow_ups.html",
+            follow_ups=follow_ups_due(current_user, limit=500),
+            form=form,
+            reschedule=RescheduleForm(formdata=None),
+            can_edit=current_user.can(Permission.INQUIRY_EDIT),
+        ),
+        status,
+    )
+
+
+@bp.post("/<int:follow_up_id>/done")
+@permission_required(Permission.INQUIRY_EDIT)
+def complete(follow_up_id: int):
+    following = services.complete_follow_up(get_follow_up_or_404(follow_up_id), current_user)
+    db.session.commit()
+    if following is not None:
+        flash(_("Klart. Nästa gång är %(date)s.", date=following.due_on.isoformat()), "success")
+    else:
+        flash(_("Uppföljningen är klar."), "success")
+    return _back()
+
+
+@bp.post("/<int:follow_up_id>/reschedule")
+@permission_required(Permission.INQUIRY_EDIT)
+def reschedule(follow_up_id: int):
+    follow_up = get_follow_up_or_404(follow_up_id)
+    form = RescheduleForm()
+    if not form.validate_on_submit():
+        flash(_("Ange ett datum som ÅÅÅÅ-MM-DD."), "error")
+        return _back()
+    try:
+        services.reschedule_follow_up(follow_up, form.due_on.data, current_user)
+        db.session.commit()
+        flash(_("Nytt datum: %(date)s.", date=form.due_on.data.isoformat()), "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _back()

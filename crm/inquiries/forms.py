@@ -1,0 +1,153 @@
+"""Staff forms on inquiries. Each action form carries the version the user saw."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import HiddenInput
+
+from crm.choices import Channel, Priority, Recurrence
+from crm.public.forms import InquiryFields, options
+from crm.validation import clean_line, clean_text
+
+
+class VersionedForm(FlaskForm):
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+class StatusForm(VersionedForm):
+    status = SelectField(_l("Ny status"), validate_choice=False)
+    confirm_spam = BooleanField(_l("Ja, det är skräp. Ta bort personuppgifterna nu."))
+
+    def __init__(self, *args, allowed=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = options((status.value, status.label) for status in allowed)
+        self._allowed = {status.value for status in allowed}
+
+    def validate_status(self, field):
+        if field.data not in self._allowed:
+            raise ValidationError(_l("Välj en av de tillåtna statusarna."))
+        if field.data == "spam" and not self.confirm_spam.data:
+            raise ValidationError(_l("Bekräfta att förfrågan är skräp."))
+
+
+class PriorityForm(VersionedForm):
+    priority = SelectField(_l("Prioritet"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.priority.choices = options(Priority.choices())
+
+    def validate_priority(self, field):
+        if field.data not in {p.value for p in Priority}:
+            raise ValidationError(_l("Välj ett av alternativen."))
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField(_l("Ansvarig"), validate_choice=False)
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.assignee.choices = options((str(user.id), user.name) for user in candidates)
+        self._ids = {str(user.id) for user in candidates}
+
+    def validate_assignee(self, field):
+        if field.data not in self._ids:
+            raise ValidationError(_l("Välj generalsekreteraren eller ordföranden."))
+
+
+class ConflictForm(VersionedForm):
+    reason = TextAreaField(
+        _l("Varför är du jävig?"),
+        filters=[clean_text],
+        validators=[DataRequired(_l("Skriv varför du är jävig.")), Length(max=1000)],
+        render_kw={"rows": 3},
+    )
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        _l("Intern anteckning"),
+        filters=[clean_text],
+        validators=[DataRequired(_l("Skriv en anteckning.")), Length(max=5000)],
+        render_kw={"rows": 3},
+    )
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        _l("Svar till avsändaren"),
+        filters=[clean_text],
+        validators=[DataRequired(_l("Skriv ett svar.")), Length(max=5000)],
+        render_kw={"rows": 4},
+    )
+
+
+class FollowUpForm(FlaskForm):
+    title = StringField(
+        _l("Vad ska göras?"),
+        filters=[clean_line],
+        validators=[DataRequired(_l("Skriv vad som ska göras.")), Length(max=200)],
+    )
+    due_on = DateField(
+        _l("Senast"),
+        validators=[InputRequired(_l("Ange ett datum som ÅÅÅÅ-MM-DD."))],
+    )
+    owner = SelectField(_l("Ansvarig"), validate_choice=False)
+    recurrence = SelectField(_l("Upprepas"), validate_choice=False)
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner.choices = options((str(user.id), user.name) for user in candidates)
+        self.recurrence.choices = options(Recurrence.choices())
+        self._ids = {str(user.id) for user in candidates}
+
+    def validate_owner(self, field):
+        if field.data not in self._ids:
+            raise ValidationError(_l("Välj en ansvarig."))
+
+    def validate_recurrence(self, field):
+        if field.data not in {r.value for r in Recurrence}:
+            raise ValidationError(_l("Välj ett av alternativen."))
+
+
+class RescheduleForm(FlaskForm):
+    due_on = DateField(
+        _l("Nytt datum"), validators=[InputRequired(_l("Ange ett datum som ÅÅÅÅ-MM-DD."))]
+    )
+
+
+class OrganisationLinkForm(VersionedForm):
+    action = HiddenField()
+    organisation_name = StringField(
+        _l("Organisation i registret"), filters=[clean_line], validators=[Length(max=200)]
+    )
+
+
+class LogInquiryForm(InquiryFields):
+    channel = SelectField(_l("Hur kom förfrågan?"), validate_choice=False)
+    send_receipt = BooleanField(_l("Skicka kvitto med statuslänk till avsändaren"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel.choices = options(
+            (c.value, c.label) for c in Channel if c is not Channel.WEB_FORM
+        )
+        # The public form speaks to the submitter; staff write about someone else.
+        self.contact_name.label.text = _l("Kontaktpersonens namn")
+        self.message.label.text = _l("Vad vill de samarbeta om?")
+        self.addressee.label.text = _l("Vem ville de nå?")
+
+    def validate_channel(self, field):
+        if field.data not in {c.value for c in Channel} or field.data == Channel.WEB_FORM:
+            raise ValidationError(_l("Välj ett av alternativen."))

@@ -1,0 +1,512 @@
+"""The secretary general's workspace through HTTP: list, detail, actions, follow-ups, reminders."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.inquiries.statuses import Status
+from crm.mail.models import OutboxMessage
+from crm.models import AuditLog, Inquiry, Organisation
+from crm.timeutil import utcnow
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
+
+
+def fresh(db, inquiry):
+    return db.session.get(Inquiry, inquiry.id)
+
+
+def events(db, inquiry):
+    return db.session.scalars(
+        select(TimelineEvent.kind)
+        .where(TimelineEvent.inquiry_id == inquiry.id)
+        .order_by(TimelineEvent.id)
+    ).all()
+
+
+def mails(db, kind=None):
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    return db.session.scalars(query).all()
+
+
+# ---- list -----------------------------------------------------------------------------
+
+
+def test_list_search_finds_reference_subject_contact_and_organisation(client, db, login_as):
+    login_as("secretary_general")
+    target = InquiryFactory(
+        subject="Textilhantverk i Dalarna",
+        contact_name="Birgitta Berg",
+        organisation_name="Dalarnas hemslöjd",
+    )
+    InquiryFactory(subject="Något helt annat")
+    for term in (target.reference, "textilhantverk", "BIRGITTA", "hemslöjd"):
+        page = client.get("/inquiries", query_string={"q": term}).text
+        assert target.reference in page, term
+        assert "Något helt annat" not in page, term
+
+
+@pytest.mark.parametrize("term", ["%", "_", "\\", "'", "100%_rabatt", "' OR 1=1 --"])
+def test_v5_3_4_sql_meta_characters_are_plain_text(client, db, login_as, term):
+    login_as("secretary_general")
+    InquiryFactory(subject="Vanlig rubrik")
+    literal = InquiryFactory(subject=f"Rubrik med {term} i")
+    response = client.get("/inquiries", query_string={"q": term})
+    assert response.status_code == 200
+    assert literal.reference in response.text
+    assert "Vanlig rubrik" not in response.text
+
+
+def test_list_filters(client, db, login_as):
+    me = login_as("secretary_general")
+    mine = InquiryFactory(assignee_id=me.id, category="research", organisation_type="university")
+    mine.regions = ["12"]
+    db.session.commit()
+    other = InquiryFactory(status=Status.TRIAGED)
+    late = InquiryFactory(first_response_due_at=utcnow() - timedelta(days=1))
+    cases = {
+        "assignee=me": {mine},
+        "assignee=none": {other, late},
+        "category=research": {mine},
+        "organisation_type=university": {mine},
+        "region=12": {mine},
+        "status=triaged": {other},
+        "status=open": {mine, other, late},
+        "overdue=1": {late},
+        f"year={utcnow().year}": {mine, other, late},
+        "year=2001": set(),
+    }
+    everyone = {mine, other, late}
+    for query, expected in cases.items():
+        page = client.get("/inquiries?" + query).text
+        for inquiry in everyone:
+            assert (inquiry.reference in page) == (inquiry in expected), (query, inquiry.reference)
+
+
+def test_unknown_filter_values_are_ignored_not_errors(client, db, login_as):
+    login_as("board")
+    InquiryFactory()
+    response = client.get(
+        "/inquiries?status=nope&year=abc&assignee=x&region=99&sort=evil&after=garbage"
+    )
+    assert response.status_code == 200
+
+
+def test_keyset_pagination_walks_every_row_once_and_keeps_filters(client, db, login_as):
+    login_as("secretary_general")
+    now = utcnow()
+    db.session.add_all(
+        InquiryFactory.build(created_at=now - timedelta(minutes=n), category="education")
+        for n in range(120)
+    )
+    db.session.commit()
+    seen, url, pages = [], "/inquiries?category=education", 0
+    while url:
+        page = client.get(url).text
+        pages += 1
+        seen += re.findall(r'href="/inquiries/(SAM-[0-9-]+)"', page)
+        marker = 'rel="next"'
+        url = None
+        if marker in page:
+            link = page.split(marker)[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+            assert "category=education" in link
+            url = link
+    assert pages == 3
+    assert len(seen) == len(set(seen)) == 120
+    # and back again
+    last = client.get(url or "/inquiries?category=education").text
+    assert 'rel="prev"' not in last  # the first page has no previous page
+
+
+# ---- detail and actions ---------------------------------------------------------------
+
+
+def test_detail_shows_everything_and_only_allowed_next_statuses(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(status=Status.IN_DIALOGUE, phone="070-111 22 33")
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    for text in (
+        inquiry.subject,
+        inquiry.message,
+        inquiry.contact_name,
+        inquiry.email,
+        "070-111 22 33",
+    ):
+        assert text in page
+    options = page.split('id="status"')[1].split("</select>")[0]
+    assert [
+        label for label in ("Pausad", "Överenskommen", "Avböjd", "Återkallad") if label in options
+    ] == ["Pausad", "Överenskommen", "Avböjd", "Återkallad"]
+    assert "Bedömd" not in options
+    assert "Skräp" not in options
+
+
+def test_change_status_sets_first_response_and_is_timelined(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/status", data={"status": "triaged", "version": 1}
+    )
+    assert response.status_code == 302
+    stored = fresh(db, inquiry)
+    assert stored.status == Status.TRIAGED
+    assert stored.first_response_at is not None
+    event = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "status_changed"))
+    assert event.actor_id == me.id
+
+
+def test_invalid_transition_is_explained_beside_the_field(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(status=Status.CLOSED)
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/status", data={"status": "agreed", "version": 1}
+    )
+    assert response.status_code == 422
+    assert "Välj en av de tillåtna statusarna." in response.text
+    assert fresh(db, inquiry).status == Status.CLOSED
+
+
+def test_spam_asks_for_confirmation(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/status", data={"status": "spam", "version": 1}
+    )
+    assert "Bekräfta att förfrågan är skräp." in response.text
+    assert fresh(db, inquiry).status == Status.NEW
+    client.post(
+        f"/inquiries/{inquiry.reference}/status",
+        data={"status": "spam", "version": 1, "confirm_spam": "y"},
+    )
+    assert fresh(db, inquiry).status == Status.SPAM
+    assert fresh(db, inquiry).anonymised_at is not None
+
+
+def test_stale_version_is_refused_and_nothing_is_overwritten(app, db, login_as):
+    first, second = app.test_client(), app.test_client()
+    inquiry = InquiryFactory()
+    for client, role in ((first, "secretary_general"), (second, "chair")):
+        user = UserFactory(role=role)
+        client.post("/login", data={"email": user.email, "password": "korrekt-häst-batteri-häfta"})
+    seen = fresh(db, inquiry).version
+    assert (
+        first.post(
+            f"/inquiries/{inquiry.reference}/priority", data={"priority": "high", "version": seen}
+        ).status_code
+        == 302
+    )
+    response = second.post(
+        f"/inquiries/{inquiry.reference}/priority", data={"priority": "low", "version": seen}
+    )
+    assert response.status_code == 409
+    assert "Någon annan har ändrat förfrågan" in response.text
+    assert fresh(db, inquiry).priority == "high"
+
+
+def test_reassignment_emails_the_new_assignee(client, db, login_as):
+    me = login_as("secretary_general")
+    chair = UserFactory(role="chair", email="ordforande@lansmuseerna.se")
+    inquiry = InquiryFactory(assignee_id=me.id)
+    client.post(f"/inquiries/{inquiry.reference}/assign", data={"assignee": chair.id, "version": 1})
+    assert fresh(db, inquiry).assignee_id == chair.id
+    [notice] = mails(db, "assignee_notice")
+    assert notice.recipient == "ordforande@lansmuseerna.se"
+    assert f"/inquiries/{inquiry.reference}" in notice.body_text
+    assert "assigned" in events(db, inquiry)
+
+
+def test_board_member_cannot_be_assigned(client, db, login_as):
+    login_as("secretary_general")
+    board = UserFactory(role="board")
+    inquiry = InquiryFactory()
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/assign", data={"assignee": board.id, "version": 1}
+    )
+    assert response.status_code == 422
+    assert fresh(db, inquiry).assignee_id is None
+
+
+def test_chair_declares_conflict_and_it_returns_to_the_secretary_general(client, db, login_as):
+    secretary = UserFactory(role="secretary_general")
+    chair = login_as("chair")
+    inquiry = InquiryFactory(assignee_id=chair.id)
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "Anmäl jäv" in page
+    empty = client.post(
+        f"/inquiries/{inquiry.reference}/conflict", data={"reason": " ", "version": 1}
+    )
+    assert "Skriv varför du är jävig." in empty.text
+    client.post(
+        f"/inquiries/{inquiry.reference}/conflict",
+        data={"reason": "Jag sitter i föreningens styrelse.", "version": 1},
+    )
+    stored = fresh(db, inquiry)
+    assert stored.assignee_id == secretary.id
+    conflict = db.session.scalar(
+        select(TimelineEvent).where(TimelineEvent.kind == "conflict_declared")
+    )
+    assert conflict.data["reason"] == "Jag sitter i föreningens styrelse."
+    assert conflict.actor_id == chair.id
+    assert [m.recipient for m in mails(db, "assignee_notice")] == [secretary.email]
+
+
+def test_secretary_general_cannot_declare_conflict(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory(assignee_id=me.id)
+    assert "Anmäl jäv" not in client.get(f"/inquiries/{inquiry.reference}").text
+    client.post(f"/inquiries/{inquiry.reference}/conflict", data={"reason": "x", "version": 1})
+    assert fresh(db, inquiry).assignee_id == me.id
+
+
+def test_notes_are_escaped_keep_line_breaks_and_can_be_edited_for_15_minutes(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    client.post(
+        f"/inquiries/{inquiry.reference}/notes", data={"body": "<script>alert(1)</script>\nrad två"}
+    )
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\nrad två" in page
+    assert "<script>alert(1)" not in page
+    note = db.session.scalar(select(Note))
+    assert note.author_id == me.id
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note.id}", data={"body": "rättad"})
+    assert db.session.get(Note, note.id).body == "rättad"
+    db.session.get(Note, note.id).created_at = utcnow() - timedelta(minutes=16)
+    db.session.commit()
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note.id}", data={"body": "för sent"})
+    assert db.session.get(Note, note.id).body == "rättad"
+
+
+def test_another_author_cannot_edit_a_note(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    note = Note(inquiry_id=inquiry.id, author_id=UserFactory(role="chair").id, body="min")
+    db.session.add(note)
+    db.session.commit()
+    note_id = note.id  # the refused request rolls back, which expires objects in the session
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note_id}", data={"body": "din"})
+    assert db.session.get(Note, note_id).body == "min"
+
+
+def test_public_reply_reaches_status_page_and_mail(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(email="svar@exempel.se")
+    client.post(f"/inquiries/{inquiry.reference}/reply", data={"body": "Vi ses i maj!"})
+    [mail] = mails(db, "public_reply")
+    assert mail.recipient == "svar@exempel.se"
+    assert "Vi ses i maj!" in mail.body_text
+    assert fresh(db, inquiry).first_response_at is not None
+
+
+def test_follow_up_on_an_inquiry_with_date_validation(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    url = f"/inquiries/{inquiry.reference}/follow-ups"
+    base = {"title": "Ring tillbaka", "owner": me.id, "recurrence": "none"}
+    past = client.post(url, data={**base, "due_on": (date.today() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 422
+    assert "Datumet har redan passerat." in past.text
+    garbage = client.post(url, data={**base, "due_on": "nästa tisdag"})
+    assert garbage.status_code == 422
+    assert 'id="due_on-error"' in garbage.text
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
+    client.post(url, data={**base, "due_on": date.today().isoformat()})
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.title, follow_up.owner_id, follow_up.inquiry_id) == (
+        "Ring tillbaka",
+        me.id,
+        inquiry.id,
+    )
+
+
+def test_yearly_follow_up_comes_back_a_year_later(client, db, login_as):
+    me = login_as("secretary_general")
+    follow_up = FollowUp(
+        title="Årligt dialogsamtal", due_on=date(2026, 3, 1), owner_id=me.id, recurrence="yearly"
+    )
+    db.session.add(follow_up)
+    db.session.commit()
+    client.post(f"/follow-ups/{follow_up.id}/done")
+    follow_ups = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+    assert follow_ups[0].completed_at is not None
+    assert (follow_ups[1].due_on, follow_ups[1].completed_at, follow_ups[1].recurrence) == (
+        date(2027, 3, 1),
+        None,
+        "yearly",
+    )
+
+
+def test_follow_ups_page_overdue_first_create_and_reschedule(client, db, login_as):
+    me = login_as("secretary_general")
+    today = date.today()
+    db.session.add_all(
+        [
+            FollowUp(title="Senare", due_on=today + timedelta(days=10), owner_id=me.id),
+            FollowUp(title="Försenad", due_on=today - timedelta(days=3), owner_id=me.id),
+        ]
+    )
+    db.session.commit()
+    page = client.get("/follow-ups").text
+    assert page.index("Försenad") < page.index("Senare")
+    client.post(
+        "/follow-ups",
+        data={"title": "Ny sak", "due_on": today.isoformat(), "owner": me.id, "recurrence": "none"},
+    )
+    assert "Ny sak" in client.get("/follow-ups").text
+    late = db.session.scalar(select(FollowUp).where(FollowUp.title == "Försenad"))
+    client.post(
+        f"/follow-ups/{late.id}/reschedule",
+        data={"due_on": (today + timedelta(days=1)).isoformat()},
+    )
+    assert db.session.get(FollowUp, late.id).due_on == today + timedelta(days=1)
+
+
+def test_inbox_shows_my_new_overdue_follow_ups_and_unassigned(client, db, login_as):
+    me = login_as("secretary_general")
+    new = InquiryFactory(assignee_id=me.id, subject="Min nya")
+    late = InquiryFactory(
+        assignee_id=me.id, subject="Min sena", first_response_due_at=utcnow() - timedelta(days=2)
+    )
+    loose = InquiryFactory(subject="Ingens")
+    db.session.add(FollowUp(title="Skicka avtal", due_on=date.today(), owner_id=me.id))
+    db.session.commit()
+    page = client.get("/inbox").text
+    overdue_section = page.split("Mina försenade första svar")[1].split("Mina nya förfrågningar")[0]
+    assert late.reference in overdue_section
+    assert new.reference not in overdue_section
+    for text in (new.reference, loose.reference, "Skicka avtal"):
+        assert text in page
+    assert '<span class="count">2</span>' in page  # my new inquiries in the navigation
+
+
+def test_log_inquiry_from_phone_without_receipt(client, db, login_as):
+    me = login_as("secretary_general")
+    data = {
+        "channel": "phone",
+        "organisation_name": "Kalmar kommun",
+        "organisation_type": "municipality_region",
+        "contact_name": "Kim",
+        "email": "kim@kalmar.se",
+        "category": "education",
+        "subject": "Skolprojekt",
+        "message": "Ringde om skolprojekt.",
+        "addressee": "no_preference",
+    }
+    response = client.post("/inquiries/new", data=data)
+    inquiry = db.session.scalar(select(Inquiry))
+    assert response.headers["Location"] == f"/inquiries/{inquiry.reference}"
+    assert (inquiry.channel, inquiry.created_by_id, inquiry.assignee_id) == ("phone", me.id, me.id)
+    assert inquiry.consent_text_version is None
+    assert mails(db, "receipt") == []
+    client.post("/inquiries/new", data={**data, "send_receipt": "y", "email": "kim2@kalmar.se"})
+    assert [m.recipient for m in mails(db, "receipt")] == ["kim2@kalmar.se"]
+
+
+def test_log_inquiry_validates_like_the_public_form(client, db, login_as):
+    login_as("secretary_general")
+    response = client.post("/inquiries/new", data={"channel": "web_form", "email": "a@b"})
+    assert response.status_code == 200
+    assert "Ange en giltig e-postadress" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Inquiry)) == 0
+
+
+def test_link_unlink_and_create_organisation(client, db, login_as):
+    login_as("secretary_general")
+    museum = OrganisationFactory(name="Jamtli")
+    inquiry = InquiryFactory(organisation_name="Nya föreningen", email="a@nyaforeningen.se")
+    url = f"/inquiries/{inquiry.reference}/organisation"
+    client.post(url, data={"action": "link", "organisation_name": "jamtli", "version": 1})
+    assert fresh(db, inquiry).organisation_id == museum.id
+    client.post(url, data={"action": "unlink", "version": fresh(db, inquiry).version})
+    assert fresh(db, inquiry).organisation_id is None
+    client.post(url, data={"action": "create", "version": fresh(db, inquiry).version})
+    created = db.session.scalar(select(Organisation).where(Organisation.name == "Nya föreningen"))
+    assert created.email_domain == "nyaforeningen.se"
+    assert fresh(db, inquiry).organisation_id == created.id
+    other = InquiryFactory(organisation_name="NYA FÖRENINGEN")
+    refused = client.post(
+        f"/inquiries/{other.reference}/organisation", data={"action": "create", "version": 1}
+    )
+    assert "finns redan i registret" in refused.text
+    assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
+    assert db.session.scalar(
+        select(AuditLog.action).where(AuditLog.action == "organisation_created")
+    )
+
+
+def test_board_sees_the_inquiry_but_no_buttons(client, db, login_as):
+    login_as("board")
+    inquiry = InquiryFactory()
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert inquiry.subject in page
+    assert "<form" not in page.split('id="main"')[1]
+    response = client.post(f"/inquiries/{inquiry.reference}/notes", data={"body": "x"})
+    assert response.status_code == 403
+
+
+# ---- reminders ------------------------------------------------------------------------
+
+
+def test_send_reminders_once_per_day(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    UserFactory(role="chair")  # nothing due: no mail
+    UserFactory(role="board")
+    db.session.add(
+        FollowUp(title="Förfallen", due_on=date.today() - timedelta(days=1), owner_id=secretary.id)
+    )
+    db.session.add(
+        FollowUp(
+            title="Nästa vecka", due_on=date.today() + timedelta(days=7), owner_id=secretary.id
+        )
+    )
+    InquiryFactory(assignee_id=secretary.id, first_response_due_at=utcnow() - timedelta(hours=1))
+    db.session.commit()
+    first = runner.invoke(args=["crm", "send-reminders"])
+    assert "Queued 1 reminder digests; 0 already queued today." in first.output
+    second = runner.invoke(args=["crm", "send-reminders"])
+    assert "Queued 0 reminder digests; 1 already queued today." in second.output
+    [digest] = mails(db, "reminder")
+    assert digest.recipient == secretary.email
+    assert "Förfallen" in digest.body_text
+    assert "Nästa vecka" not in digest.body_text
+    assert "SAM-" in digest.body_text
+
+
+# ---- query counts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/inbox", "/inquiries", "/inquiries/{reference}", "/follow-ups"])
+def test_query_count_does_not_grow_with_rows(client, db, login_as, count_queries, path):
+    me = login_as("secretary_general")
+    chair = UserFactory(role="chair")
+
+    def add(n):
+        batch = InquiryFactory.build_batch(n, assignee_id=me.id)
+        db.session.add_all(batch)
+        db.session.flush()
+        for inquiry in batch:
+            db.session.add(Note(inquiry_id=inquiry.id, author_id=chair.id, body="n"))
+            db.session.add(
+                FollowUp(title="f", due_on=date.today(), owner_id=me.id, inquiry_id=inquiry.id)
+            )
+            db.session.add(
+                TimelineEvent(inquiry_id=inquiry.id, actor_id=chair.id, kind="note_added")
+            )
+        db.session.commit()
+        return batch
+
+    def measure(reference):
+        with count_queries() as counted:
+            assert client.get(path.format(reference=reference)).status_code == 200
+        return counted()
+
+    few = add(5)
+    small = measure(few[0].reference)
+    add(200)
+    large = measure(few[0].reference)
+    assert small == large, (path, small, large)
+    assert large <= 16
