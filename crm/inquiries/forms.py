@@ -26,7 +26,9 @@ class VersionedForm(FlaskForm):
 
 
 class StatusForm(VersionedForm):
-    status = SelectField(_l("Ny status"), validate_choice=False)
+    status = SelectField(
+        _l("Ny status"), validators=[InputRequired(_l("Välj ny status."))], validate_choice=False
+    )
     confirm_spam = BooleanField(_l("Ja, det är skräp. Ta bort personuppgifterna nu."))
 
     def __init__(self, *args, allowed=(), **kwargs):
@@ -42,7 +44,9 @@ class StatusForm(VersionedForm):
 
 
 class PriorityForm(VersionedForm):
-    priority = SelectField(_l("Prioritet"), validate_choice=False)
+    priority = SelectField(
+        _l("Prioritet"), validators=[InputRequired(_l("Välj prioritet."))], validate_choice=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,7 +58,9 @@ class PriorityForm(VersionedForm):
 
 
 class AssignForm(VersionedForm):
-    assignee = SelectField(_l("Ansvarig"), validate_choice=False)
+    assignee = SelectField(
+        _l("Ansvarig"), validators=[InputRequired(_l("Välj en ansvarig."))], validate_choice=False
+    )
 
     def __init__(self, *args, candidates=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,8 +109,14 @@ class FollowUpForm(FlaskForm):
         _l("Senast"),
         validators=[InputRequired(_l("Ange ett datum som ÅÅÅÅ-MM-DD."))],
     )
-    owner = SelectField(_l("Ansvarig"), validate_choice=False)
-    recurrence = SelectField(_l("Upprepas"), validate_choice=False)
+    owner = SelectField(
+        _l("Ansvarig"), validators=[InputRequired(_l("Välj en ansvarig."))], validate_choice=False
+    )
+    recurrence = SelectField(
+        _l("Upprepas"),
+        validators=[InputRequired(_l("Välj ett av alternativen."))],
+        validate_choice=False,
+    )
 
     def __init__(self, *args, candidates=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,7 +147,11 @@ class OrganisationLinkForm(VersionedForm):
 
 
 class LogInquiryForm(InquiryFields):
-    channel = SelectField(_l("Hur kom förfrågan?"), validate_choice=False)
+    channel = SelectField(
+        _l("Hur kom förfrågan?"),
+        validators=[InputRequired(_l("Välj ett av alternativen."))],
+        validate_choice=False,
+    )
     send_receipt = BooleanField(_l("Skicka kvitto med statuslänk till avsändaren"))
 
     def __init__(self, *args, **kwargs):

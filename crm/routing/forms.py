@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from crm.choices import Addressee, Category, OrganisationType
 from crm.public.forms import options
@@ -31,7 +31,11 @@ class RoutingRuleForm(FlaskForm):
         validators=[Length(max=200)],
         description=_l("Exakt namn på en organisation i registret, eller tomt för alla."),
     )
-    target_user_id = SelectField(_l("Skicka till"), validate_choice=False)
+    target_user_id = SelectField(
+        _l("Skicka till"),
+        validators=[InputRequired(_l("Välj generalsekreteraren eller ordföranden."))],
+        validate_choice=False,
+    )
     active = BooleanField(_l("Regeln används"), default=True)
 
     def __init__(self, *args, targets=(), **kwargs):
