@@ -57,21 +57,20 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from crm.activity.views import bp as follow_ups_bp
     from crm.admin.views import bp as admin_bp
+    from crm.auth.account import bp as account_bp
     from crm.auth.views import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.inquiries.views import bp as inquiries_bp
+    from crm.partners.views import bp as partners_bp
     from crm.public.views import bp as public_bp
+    from crm.reports.views import bp as reports_bp
     from crm.routing.views import bp as routing_bp
 
-    for blueprint in (
-        core_bp,
-        public_bp,
-        auth_bp,
-        inquiries_bp,
-        follow_ups_bp,
-        admin_bp,
-        routing_bp,
-    ):
+    blueprints = (
+        core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
+        admin_bp, routing_bp, account_bp,
+    )  # fmt: skip
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import format_date, format_datetime
 
-from crm.choices import Category, OrganisationType
+from crm.choices import Category, OrganisationType, Relationship
 from crm.timeutil import utcnow
 
 
@@ -24,8 +24,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["current_locale"] = select_locale
     app.jinja_env.globals["status_label"] = _status_label
     app.jinja_env.globals["today"] = lambda: utcnow().date()
+    app.jinja_env.globals["hours"] = format_hours
     app.jinja_env.globals["category_choices"] = lambda: Category.choices()
     app.jinja_env.globals["organisation_type_choices"] = lambda: OrganisationType.choices()
+    app.jinja_env.globals["relationship_choices"] = lambda: Relationship.choices()
 
 
 def _status_label(value: str | None) -> str:
@@ -35,3 +37,14 @@ def _status_label(value: str | None) -> str:
         return Status(value).label
     except ValueError:
         return value or ""
+
+
+def format_hours(value: float | None) -> str:
+    """A duration in hours as people say it: "5 tim" under two days, else "3,5 dagar"."""
+    from flask_babel import format_decimal, gettext
+
+    if value is None:
+        return "–"
+    if value < 48:
+        return gettext("%(n)s tim", n=format_decimal(round(value, 1)))
+    return gettext("%(n)s dagar", n=format_decimal(round(value / 24, 1)))

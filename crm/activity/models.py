@@ -85,6 +85,7 @@ class TimelineEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+    inquiry = relationship("Inquiry")
 
     __table_args__ = (
         Index("ix_timeline_events_inquiry_created_at", "inquiry_id", "created_at"),

@@ -15,6 +15,9 @@ NAV = (
     ("inquiries.index", _l("Förfrågningar"), Permission.INQUIRY_VIEW),
     ("inquiries.new", _l("Registrera förfrågan"), Permission.INQUIRY_EDIT),
     ("follow_ups.index", _l("Uppföljningar"), Permission.INQUIRY_VIEW),
+    ("partners.index", _l("Organisationer"), Permission.ORGANISATION_VIEW),
+    ("reports.pipeline_board", _l("Pipeline"), Permission.REPORT_VIEW),
+    ("reports.dashboard_page", _l("Översikt"), Permission.REPORT_VIEW),
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
 )

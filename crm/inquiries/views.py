@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.activity.models import Note
 from crm.auth.models import User
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.views import safe_next
 from crm.choices import Channel, Priority, Recurrence
 from crm.errors import DomainError, StaleObject
 from crm.extensions import db
@@ -153,7 +154,8 @@ def _act(reference: str, form_name: str, form, action, success: str, versioned: 
         flash(str(exc), "error")
         return redirect(url_for("inquiries.detail", reference=reference))
     flash(success, "success")
-    return redirect(url_for("inquiries.detail", reference=reference))
+    back = safe_next(request.form.get("next"))
+    return redirect(back or url_for("inquiries.detail", reference=reference))
 
 
 @bp.post("/inquiries/<reference>/status")

@@ -111,3 +111,115 @@ def _seed_follow_ups(organisation: Organisation, entry: dict, owner, today: date
         )
         created += 1
     return created
+
+
+# ---- register maintenance -------------------------------------------------------------
+
+
+def normalise_website(value: str | None) -> str | None:
+    """`https://host/path` with a lower-case host; None when empty; DomainError when not a URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from flask_babel import gettext as _
+
+    from crm.errors import DomainError
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in {"http", "https"} or "." not in host or " " in value:
+        raise DomainError(_("Ange en webbadress, till exempel www.exempel.se."), field="website")
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def save_organisation(organisation: Organisation | None, values: dict, actor) -> Organisation:
+    """Create or update an organisation; the name and the number must stay unique."""
+    from flask_babel import gettext as _
+
+    from crm.audit.services import audit
+    from crm.errors import DomainError
+
+    key = normalise_name(values["name"])
+    clash = db.session.scalar(select(Organisation).where(Organisation.name_key == key))
+    if clash is not None and clash is not organisation:
+        raise DomainError(_("%(name)s finns redan i registret.", name=clash.name), field="name")
+    number = values.get("org_number") or None
+    if number:
+        taken = db.session.scalar(select(Organisation).where(Organisation.org_number == number))
+        if taken is not None and taken is not organisation:
+            raise DomainError(
+                _("Organisationsnumret används redan av %(name)s.", name=taken.name),
+                field="org_number",
+            )
+    website = normalise_website(values.get("website"))
+    created = organisation is None
+    if created:
+        organisation = Organisation()
+        db.session.add(organisation)
+    organisation.name = values["name"]
+    organisation.name_key = key
+    organisation.short_name = values.get("short_name") or None
+    organisation.org_number = number
+    organisation.type = OrganisationType(values["type"])
+    organisation.relationship = Relationship(values["relationship"])
+    organisation.website = website
+    organisation.email_domain = values.get("email_domain") or None
+    organisation.region = values.get("region") or None
+    organisation.description = values.get("description") or None
+    db.session.flush()
+    record_event("created" if created else "updated", actor, organisation=organisation)
+    audit("organisation_created" if created else "organisation_updated", actor, organisation)
+    return organisation
+
+
+MERGE_FILLS = ("org_number", "website", "email_domain", "region", "description", "short_name")
+
+
+def merge_organisations(survivor: Organisation, duplicate: Organisation, actor) -> dict:
+    """Move everything from `duplicate` to `survivor`, then delete the duplicate."""
+    from sqlalchemy import update
+
+    from crm.activity.models import Note, TimelineEvent
+    from crm.audit.services import audit
+    from crm.errors import DomainError
+    from crm.inquiries.models import Inquiry
+    from crm.partners.models import Contact
+    from crm.routing.models import RoutingRule
+
+    if survivor.id == duplicate.id:
+        from flask_babel import gettext as _
+
+        raise DomainError(_("Välj en annan organisation att slå ihop med."), field="duplicate")
+    moved = {}
+    for model in (Inquiry, Contact, Note, FollowUp, TimelineEvent, RoutingRule):
+        result = db.session.execute(
+            update(model)
+            .where(model.organisation_id == duplicate.id)
+            .values(organisation_id=survivor.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved[model.__tablename__] = result.rowcount
+    inherited = {
+        field: getattr(duplicate, field)
+        for field in MERGE_FILLS
+        if getattr(survivor, field) is None and getattr(duplicate, field) is not None
+    }
+    if "org_number" in inherited:
+        duplicate.org_number = None  # unique: free it before the survivor takes it
+        db.session.flush()
+    for field, value in inherited.items():
+        setattr(survivor, field, value)
+    # The bulk updates bypassed the session: reload so the delete cascades over nothing moved.
+    db.session.expire(duplicate)
+    record_event("merged", actor, organisation=survivor, merged_name=duplicate.name, **moved)
+    audit("organisations_merged", actor, survivor, merged_id=duplicate.id,
+          merged_name=duplicate.name, moved=moved)  # fmt: skip
+    db.session.delete(duplicate)
+    db.session.flush()
+    db.session.expire(survivor)
+    return moved

@@ -3,13 +3,14 @@
 import pytest
 
 from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
-from crm.models import FollowUp, Note, RoutingRule
+from crm.models import Contact, FollowUp, Note, RoutingRule
 from crm.timeutil import utcnow
-from tests.factories import InquiryFactory, UserFactory
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 
 PUBLIC = {
     "core.home", "core.healthz", "core.set_language", "auth.login", "static",
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
+    "account.calendar_feed",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 
@@ -26,6 +27,16 @@ ACCESS = {
     "/admin/routing": (302, 200, 403, 403, 200),
     "/admin/routing/new": (302, 200, 403, 403, 200),
     "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
+    "/organisations": (302, 200, 200, 200, 403),
+    "/organisations/new": (302, 200, 403, 403, 403),
+    "/organisations/{organisation_id}": (302, 200, 200, 200, 403),
+    "/organisations/{organisation_id}/edit": (302, 200, 403, 403, 403),
+    "/organisations/{organisation_id}/merge": (302, 200, 403, 403, 403),
+    "/organisations/999999": (302, 404, 404, 404, 403),
+    "/pipeline": (302, 200, 200, 200, 403),
+    "/dashboard": (302, 200, 200, 200, 403),
+    "/export/inquiries.csv": (302, 200, 200, 403, 403),
+    "/account": (302, 200, 200, 200, 200),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -45,6 +56,17 @@ POST_ACCESS = {
     "/follow-ups": (302, 422, 422, 403, 403),
     "/follow-ups/{follow_up_id}/done": (302, 302, 302, 403, 403),
     "/follow-ups/{follow_up_id}/reschedule": (302, 302, 302, 403, 403),
+    "/organisations/new": (302, 200, 403, 403, 403),
+    "/organisations/{organisation_id}/edit": (302, 200, 403, 403, 403),
+    "/organisations/{organisation_id}/merge": (302, 200, 403, 403, 403),
+    "/organisations/{organisation_id}/contacts": (302, 422, 403, 403, 403),
+    "/organisations/{organisation_id}/contacts/{contact_id}": (302, 422, 403, 403, 403),
+    "/organisations/{organisation_id}/contacts/{contact_id}/delete": (302, 302, 403, 403, 403),
+    "/organisations/{organisation_id}/notes": (302, 422, 403, 403, 403),
+    "/organisations/{organisation_id}/follow-ups": (302, 422, 403, 403, 403),
+    "/account": (302, 200, 200, 200, 200),
+    "/account/calendar": (302, 302, 302, 302, 302),
+    "/account/calendar/revoke": (302, 302, 302, 302, 302),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "admin.users", "routing.rules",
@@ -53,6 +75,11 @@ ENDPOINTS = {
     "inquiries.assign", "inquiries.declare_conflict", "inquiries.add_note", "inquiries.edit_note",
     "inquiries.reply", "inquiries.add_follow_up", "inquiries.link_organisation",
     "follow_ups.index", "follow_ups.complete", "follow_ups.reschedule",
+    "partners.index", "partners.new", "partners.detail", "partners.edit", "partners.merge",
+    "partners.add_contact", "partners.edit_contact", "partners.delete_contact", "partners.add_note",
+    "partners.add_follow_up", "reports.pipeline_board", "reports.dashboard_page",
+    "reports.export_inquiries", "account.profile", "account.new_calendar_link",
+    "account.revoke_calendar_link",
 }  # fmt: skip
 
 
@@ -69,10 +96,15 @@ def objects(db):
     inquiry = InquiryFactory()
     note = Note(inquiry_id=inquiry.id, author_id=target.id, body="x")
     follow_up = FollowUp(title="f", due_on=utcnow().date(), owner_id=target.id)
+    organisation = OrganisationFactory()
     db.session.add_all([note, follow_up])
+    db.session.flush()
+    contact = Contact(organisation_id=organisation.id, name="c")
+    db.session.add(contact)
     db.session.commit()
     return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
-            "follow_up_id": follow_up.id}  # fmt: skip
+            "follow_up_id": follow_up.id, "organisation_id": organisation.id,
+            "contact_id": contact.id}  # fmt: skip
 
 
 def _as(role, login_as):

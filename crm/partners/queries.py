@@ -1,0 +1,140 @@
+"""Read-only queries for the partner register, each page in a fixed number of statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.choices import OrganisationType, Relationship
+from crm.extensions import db
+from crm.inquiries.models import Inquiry
+from crm.inquiries.queries import like_pattern
+from crm.inquiries.statuses import OPEN_STATUSES
+from crm.partners.models import Organisation
+from crm.regions import regions
+
+PAGE_SIZE = 50
+TIMELINE_LIMIT = 100
+
+
+@dataclass
+class OrganisationFilters:
+    q: str = ""
+    type: str = ""
+    relationship: str = ""
+    region: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> OrganisationFilters:
+        def pick(name, allowed):
+            value = (args.get(name) or "").strip()
+            return value if value in allowed else ""
+
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            type=pick("type", {t.value for t in OrganisationType}),
+            relationship=pick("relationship", {r.value for r in Relationship}),
+            region=pick("region", set(regions())),
+        )
+
+    def as_args(self) -> dict:
+        return {key: value for key, value in vars(self).items() if value}
+
+
+def open_count_column():
+    return (
+        select(func.count())
+        .where(Inquiry.organisation_id == Organisation.id, Inquiry.status.in_(OPEN_STATUSES))
+        .correlate(Organisation)
+        .scalar_subquery()
+    )
+
+
+def last_contact_column():
+    return (
+        select(func.max(Inquiry.created_at))
+        .where(Inquiry.organisation_id == Organisation.id)
+        .correlate(Organisation)
+        .scalar_subquery()
+    )
+
+
+def list_organisations(filters: OrganisationFilters, after: str | None = None):
+    """One page of (organisation, open inquiries, last contact), by name, keyset-paginated."""
+    query = select(Organisation, open_count_column(), last_contact_column())
+    if filters.q:
+        pattern = like_pattern(filters.q)
+        query = query.where(
+            or_(
+                func.lower(Organisation.name).like(pattern, escape="\\"),
+                func.lower(Organisation.short_name).like(pattern, escape="\\"),
+            )
+        )
+    if filters.type:
+        query = query.where(Organisation.type == filters.type)
+    if filters.relationship:
+        query = query.where(Organisation.relationship == filters.relationship)
+    if filters.region:
+        query = query.where(Organisation.region == filters.region)
+    if after:
+        key, _, row_id = after.rpartition("|")
+        if row_id.isdigit():
+            query = query.where(tuple_(Organisation.name_key, Organisation.id) > (key, int(row_id)))
+    rows = db.session.execute(
+        query.order_by(Organisation.name_key, Organisation.id).limit(PAGE_SIZE + 1)
+    ).all()
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = f"{rows[-1][0].name_key}|{rows[-1][0].id}" if more and rows else None
+    return rows, next_cursor
+
+
+def get_organisation_or_404(organisation_id: int) -> Organisation:
+    organisation = db.session.scalar(
+        select(Organisation)
+        .options(selectinload(Organisation.contacts))
+        .where(Organisation.id == organisation_id)
+    )
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
+def record_of(organisation: Organisation) -> dict:
+    """Everything on an organisation's page: inquiries, notes, follow-ups, combined timeline."""
+    inquiries = db.session.scalars(
+        select(Inquiry)
+        .options(joinedload(Inquiry.assignee))
+        .where(Inquiry.organisation_id == organisation.id)
+        .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+    ).all()
+    notes = db.session.scalars(
+        select(Note)
+        .options(joinedload(Note.author))
+        .where(Note.organisation_id == organisation.id)
+        .order_by(Note.created_at.desc(), Note.id.desc())
+    ).all()
+    follow_ups = db.session.scalars(
+        select(FollowUp)
+        .options(joinedload(FollowUp.owner), joinedload(FollowUp.inquiry))
+        .where(FollowUp.organisation_id == organisation.id)
+        .order_by(FollowUp.completed_at.is_not(None), FollowUp.due_on, FollowUp.id)
+    ).all()
+    inquiry_ids = select(Inquiry.id).where(Inquiry.organisation_id == organisation.id)
+    timeline = db.session.scalars(
+        select(TimelineEvent)
+        .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.inquiry))
+        .where(
+            or_(
+                TimelineEvent.organisation_id == organisation.id,
+                TimelineEvent.inquiry_id.in_(inquiry_ids),
+            )
+        )
+        .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
+        .limit(TIMELINE_LIMIT)
+    ).all()
+    return {"inquiries": inquiries, "notes": notes, "follow_ups": follow_ups, "timeline": timeline}

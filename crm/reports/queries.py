@@ -1,0 +1,251 @@
+"""Pipeline and dashboard figures, computed in SQL on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import and_, case, extract, func, literal_column, select
+from sqlalchemy.orm import joinedload
+
+from crm.extensions import db
+from crm.inquiries.models import Inquiry, InquiryRegion
+from crm.inquiries.statuses import OPEN_STATUSES, Status
+from crm.timeutil import utcnow
+
+BOARD_COLUMNS = (Status.NEW, Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD)
+OUTCOME_COLUMNS = (Status.AGREED, Status.DECLINED)
+RECENT_OUTCOMES = timedelta(days=90)
+CARDS_PER_COLUMN = 30
+
+
+@dataclass
+class PipelineFilters:
+    assignee: str = ""
+    category: str = ""
+    year: int | None = None
+
+    @classmethod
+    def from_args(cls, args) -> PipelineFilters:
+        from crm.choices import Category
+
+        assignee = (args.get("assignee") or "").strip()
+        category = (args.get("category") or "").strip()
+        year = (args.get("year") or "").strip()
+        return cls(
+            assignee=assignee if assignee.isdigit() or assignee == "none" else "",
+            category=category if category in {c.value for c in Category} else "",
+            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
+        )
+
+    def as_args(self) -> dict:
+        return {key: value for key, value in vars(self).items() if value}
+
+    def conditions(self):
+        conditions = []
+        if self.assignee == "none":
+            conditions.append(Inquiry.assignee_id.is_(None))
+        elif self.assignee:
+            conditions.append(Inquiry.assignee_id == int(self.assignee))
+        if self.category:
+            conditions.append(Inquiry.category == self.category)
+        if self.year:
+            start = datetime(self.year, 1, 1, tzinfo=UTC)
+            conditions += [
+                Inquiry.created_at >= start,
+                Inquiry.created_at < start.replace(year=self.year + 1),
+            ]
+        return conditions
+
+
+def pipeline(filters: PipelineFilters) -> list[dict]:
+    """The board: each column's total and its newest cards (two statements in all)."""
+    now = utcnow()
+    conditions = filters.conditions()
+    recent = Inquiry.closed_at >= now - RECENT_OUTCOMES
+    in_board = Inquiry.status.in_(BOARD_COLUMNS) | (Inquiry.status.in_(OUTCOME_COLUMNS) & recent)
+    totals = dict(
+        db.session.execute(
+            select(Inquiry.status, func.count())
+            .where(in_board, *conditions)
+            .group_by(Inquiry.status)
+        ).all()
+    )
+    ranked = (
+        select(
+            Inquiry.id,
+            func.row_number()
+            .over(
+                partition_by=Inquiry.status, order_by=(Inquiry.created_at.desc(), Inquiry.id.desc())
+            )
+            .label("position"),
+        )
+        .where(in_board, *conditions)
+        .subquery()
+    )
+    cards = db.session.scalars(
+        select(Inquiry)
+        .options(joinedload(Inquiry.organisation), joinedload(Inquiry.assignee))
+        .join(ranked, ranked.c.id == Inquiry.id)
+        .where(ranked.c.position <= CARDS_PER_COLUMN)
+        .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+    ).all()
+    columns = []
+    for status in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
+        columns.append(
+            {
+                "status": status,
+                "total": totals.get(status, 0),
+                "cards": [card for card in cards if card.status == status],
+                "outcome": status in OUTCOME_COLUMNS,
+            }
+        )
+    return columns
+
+
+# ---- dashboard --------------------------------------------------------------------------
+
+
+@dataclass
+class Period:
+    year: int
+    quarter: int | None = None
+
+    @classmethod
+    def from_args(cls, args, today=None) -> Period:
+        today = today or utcnow().date()
+        year = (args.get("year") or "").strip()
+        quarter = (args.get("quarter") or "").strip()
+        return cls(
+            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else today.year,
+            quarter=int(quarter) if quarter in {"1", "2", "3", "4"} else None,
+        )
+
+    @property
+    def start(self) -> datetime:
+        month = 1 if self.quarter is None else 3 * (self.quarter - 1) + 1
+        return datetime(self.year, month, 1, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        if self.quarter is None or self.quarter == 4:
+            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
+        return datetime(self.year, 3 * self.quarter + 1, 1, tzinfo=UTC)
+
+    @property
+    def months(self) -> list[int]:
+        first = self.start.month
+        return list(range(first, first + (12 if self.quarter is None else 3)))
+
+
+def _in_period(period: Period):
+    return and_(Inquiry.created_at >= period.start, Inquiry.created_at < period.end)
+
+
+def hours_between(later, earlier):
+    """Elapsed hours between two timestamp columns, in each database's own arithmetic."""
+    if db.engine.dialect.name == "postgresql":
+        return extract("epoch", later - earlier) / 3600.0
+    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+
+
+def percentile(values_query, fraction: float) -> float | None:
+    """Nearest-rank percentile of a one-column query, with window functions (both databases)."""
+    inner = values_query.subquery()
+    value = inner.c[0]
+    ranked = select(
+        value.label("v"),
+        func.row_number().over(order_by=value).label("rank"),
+        func.count().over().label("n"),
+    ).subquery()
+    # nearest rank = ceil(fraction × n), in integer arithmetic that both databases share
+    wanted = (ranked.c.n * round(fraction * 100) + 99) // 100
+    result = db.session.execute(select(ranked.c.v).where(ranked.c.rank == wanted)).scalar()
+    return float(result) if result is not None else None
+
+
+def dashboard(period: Period) -> dict:
+    """Every figure on the dashboard for the period; each a single aggregate query."""
+    in_period = _in_period(period)
+    month = extract("month", Inquiry.created_at)
+    per_month = {
+        int(m): count
+        for m, count in db.session.execute(
+            select(month, func.count()).where(in_period).group_by(month)
+        )
+    }
+    by = lambda column: db.session.execute(  # noqa: E731
+        select(column, func.count())
+        .where(in_period)
+        .group_by(column)
+        .order_by(func.count().desc(), column)
+    ).all()
+    by_region = db.session.execute(
+        select(InquiryRegion.region_code, func.count())
+        .join(Inquiry, Inquiry.id == InquiryRegion.inquiry_id)
+        .where(in_period)
+        .group_by(InquiryRegion.region_code)
+        .order_by(func.count().desc(), InquiryRegion.region_code)
+    ).all()
+    responded = and_(in_period, Inquiry.first_response_at.is_not(None))
+    response_hours = select(hours_between(Inquiry.first_response_at, Inquiry.created_at)).where(
+        responded
+    )
+    within = db.session.execute(
+        select(
+            func.count(),
+            func.sum(
+                case((Inquiry.first_response_at <= Inquiry.first_response_due_at, 1), else_=0)
+            ),
+        ).where(responded, Inquiry.first_response_due_at.is_not(None))
+    ).one()
+    return {
+        "total": sum(per_month.values()),
+        "per_month": [(m, per_month.get(m, 0)) for m in period.months],
+        "by_category": by(Inquiry.category),
+        "by_type": by(Inquiry.organisation_type),
+        "by_region": by_region,
+        "median_hours": percentile(response_hours, 0.5),
+        "p90_hours": percentile(response_hours, 0.9),
+        "within_target": (within[1] or 0, within[0]),
+        "ageing": ageing(),
+        "outcomes": outcomes_per_year(),
+    }
+
+
+AGE_BUCKETS = (("0–7", 0, 7), ("8–30", 8, 30), ("31–90", 31, 90), ("> 90", 91, None))
+
+
+def ageing(now=None) -> list[tuple[str, int]]:
+    """Open inquiries by days since they arrived, in the buckets people talk about."""
+    now = now or utcnow()
+    bucket = case(
+        (Inquiry.created_at > now - timedelta(days=8), literal_column("0")),
+        (Inquiry.created_at > now - timedelta(days=31), literal_column("1")),
+        (Inquiry.created_at > now - timedelta(days=91), literal_column("2")),
+        else_=literal_column("3"),
+    )
+    counts = dict(
+        db.session.execute(
+            select(bucket, func.count()).where(Inquiry.status.in_(OPEN_STATUSES)).group_by(bucket)
+        ).all()
+    )
+    return [(label, counts.get(index, 0)) for index, (label, _, _) in enumerate(AGE_BUCKETS)]
+
+
+OUTCOMES = (Status.AGREED, Status.DECLINED, Status.WITHDRAWN)
+
+
+def outcomes_per_year() -> list[tuple[int, dict]]:
+    """Agreed, declined and withdrawn inquiries per year of their outcome."""
+    year = extract("year", Inquiry.closed_at)
+    rows = db.session.execute(
+        select(year, Inquiry.status, func.count())
+        .where(Inquiry.status.in_(OUTCOMES), Inquiry.closed_at.is_not(None))
+        .group_by(year, Inquiry.status)
+        .order_by(year)
+    ).all()
+    table: dict[int, dict] = {}
+    for row_year, status, count in rows:
+        table.setdefault(int(row_year), dict.fromkeys(OUTCOMES, 0))[Status(status)] = count
+    return sorted(table.items())

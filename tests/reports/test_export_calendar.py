@@ -1,0 +1,148 @@
+"""CSV export (streamed, formula-safe, audited) and the personal iCalendar feed."""
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import select
+
+from crm.activity.models import FollowUp
+from crm.models import AuditLog, User
+from crm.timeutil import utcnow
+from tests.conftest import TEST_PASSWORD
+from tests.factories import InquiryFactory
+
+
+def read_csv(response, delimiter=","):
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))
+
+
+def test_export_follows_the_list_filter_and_is_audited(client, db, login_as):
+    me = login_as("secretary_general")
+    InquiryFactory(category="research", subject="Forskning om båtar", contact_name="Åke Ängström")
+    InquiryFactory(category="exhibition")
+    response = client.get("/export/inquiries.csv?category=research")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    rows = read_csv(response)
+    assert rows[0][:3] == ["Referens", "Inkom", "Status"]
+    assert len(rows) == 2
+    assert "Åke Ängström" in rows[1]
+    assert "Forskning om båtar" in rows[1]
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "personal_data_exported"))
+    assert entry.actor_id == me.id
+    assert entry.details["filters"] == {"category": "research"}
+
+
+def test_semicolon_option_for_swedish_excel(client, db, login_as):
+    login_as("chair")
+    InquiryFactory(subject="Rubrik; med semikolon")
+    rows = read_csv(client.get("/export/inquiries.csv?delimiter=semicolon"), delimiter=";")
+    assert "Rubrik; med semikolon" in rows[1]
+
+
+@pytest.mark.parametrize(
+    "payload", ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+)
+def test_v5_3_1_formula_injection_is_neutralised(client, db, login_as, payload):
+    login_as("secretary_general")
+    InquiryFactory(subject=payload)
+    rows = read_csv(client.get("/export/inquiries.csv"))
+    subject = rows[1][11]
+    assert subject == "'" + payload
+
+
+def test_export_streams_in_chunks(app, client, db, login_as):
+    login_as("secretary_general")
+    db.session.add_all(InquiryFactory.build_batch(450))
+    db.session.commit()
+    response = client.get("/export/inquiries.csv", buffered=False)
+    assert response.is_streamed
+    chunks = list(response.response)
+    assert len(chunks) >= 3  # header, then every 200 rows
+    assert sum(chunk.count(b"\r\n") for chunk in chunks) == 451
+
+
+def test_board_cannot_export(client, db, login_as):
+    login_as("board")
+    assert client.get("/export/inquiries.csv").status_code == 403
+
+
+def test_calendar_link_is_created_parsed_and_revoked(app, client, db, login_as):
+    me = login_as("secretary_general")
+    db.session.add(
+        FollowUp(
+            title="Årligt dialogsamtal", due_on=date.today() + timedelta(days=3), owner_id=me.id
+        )
+    )
+    db.session.add(
+        FollowUp(title="Redan klar", due_on=date.today(), owner_id=me.id, completed_at=utcnow())
+    )
+    inquiry = InquiryFactory(assignee_id=me.id, organisation_name="Jamtli")
+    db.session.commit()
+    client.post("/account/calendar")
+    page = client.get("/account").text
+    link = re.search(r'value="http://127.0.0.1:5000(/calendar/[^"]+\.ics)"', page).group(1)
+    assert "visas bara nu" in page
+    assert "visas bara nu" not in client.get("/account").text  # shown once
+
+    feed = app.test_client().get(link)  # no log-in needed: the link is the key
+    assert feed.status_code == 200
+    assert feed.headers["Content-Type"].startswith("text/calendar")
+    assert feed.headers["Referrer-Policy"] == "no-referrer"
+    calendar = Calendar.from_ical(feed.data)
+    events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
+    assert set(events) == {"Årligt dialogsamtal", f"Svara: {inquiry.reference} Jamtli"}
+    assert events["Årligt dialogsamtal"].decoded("dtstart") == date.today() + timedelta(days=3)
+
+    token_hash = db.session.get(User, me.id).calendar_token_hash
+    assert token_hash
+    assert link.split("/")[-1][:-4] not in token_hash
+    client.post("/account/calendar/revoke")
+    assert app.test_client().get(link).status_code == 404
+    assert app.test_client().get("/calendar/gissat.ics").status_code == 404
+
+
+def test_v3_7_1_password_change_needs_the_current_password(app, client, db, login_as):
+    me = login_as("secretary_general")
+    other_device = app.test_client()
+    other_device.post("/login", data={"email": me.email, "password": TEST_PASSWORD})
+    wrong = client.post(
+        "/account",
+        data={
+            "current_password": "fel",
+            "new_password": "ett helt nytt lösenord",
+            "confirm": "ett helt nytt lösenord",
+        },
+    )
+    assert "Fel lösenord." in wrong.text
+    weak = client.post(
+        "/account",
+        data={"current_password": TEST_PASSWORD, "new_password": "kort", "confirm": "kort"},
+    )
+    assert "minst 12 tecken" in weak.text
+    done = client.post(
+        "/account",
+        data={
+            "current_password": TEST_PASSWORD,
+            "new_password": "ett helt nytt lösenord",
+            "confirm": "ett helt nytt lösenord",
+        },
+    )
+    assert done.status_code == 302
+    assert client.get("/inbox").status_code == 200  # this session goes on
+    assert other_device.get("/inbox").status_code == 302  # the other one ends
+    fresh = app.test_client()
+    assert (
+        fresh.post(
+            "/login", data={"email": me.email, "password": "ett helt nytt lösenord"}
+        ).status_code
+        == 302
+    )

@@ -1,0 +1,165 @@
+"""Pipeline board and dashboard: figures checked against hand-computed data, on both databases."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm.inquiries.statuses import Status
+from crm.models import Inquiry
+from crm.reports.queries import Period, ageing, dashboard, outcomes_per_year
+from crm.timeutil import utcnow
+from tests.factories import InquiryFactory
+
+
+def at(month, day, hour=9, year=2025):
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def year_2025(db):
+    """Six inquiries in 2025, answered after 2, 4, 10, 30 and 100 hours, and one unanswered."""
+    rows = [
+        # created, responded after (h), due after (h), category, type, regions, status, closed
+        (at(1, 10), 2, 120, "exhibition", "museum", ["01"], Status.AGREED, at(3, 1)),
+        (at(1, 20), 4, 120, "exhibition", "museum", ["01", "03"], Status.DECLINED, at(4, 1)),
+        (at(2, 5), 10, 120, "research", "university", ["03"], Status.AGREED, at(6, 1)),
+        (at(2, 6), 30, 120, "research", "university", [], Status.WITHDRAWN, at(7, 1)),
+        (at(5, 1), 100, 72, "education", "museum", ["00"], Status.TRIAGED, None),
+        (at(11, 3), None, 120, "education", "civil_society", ["12"], Status.NEW, None),
+    ]
+    for created, responded, due, category, kind, regions, status, closed in rows:
+        inquiry = InquiryFactory(
+            created_at=created,
+            first_response_at=created + timedelta(hours=responded) if responded else None,
+            first_response_due_at=created + timedelta(hours=due),
+            category=category, organisation_type=kind, status=status, closed_at=closed,
+        )  # fmt: skip
+        inquiry.regions = regions
+    InquiryFactory(created_at=at(12, 31, 23, year=2024), category="other")  # outside the year
+    db.session.commit()
+
+
+def test_dashboard_figures_for_a_year(app, db, year_2025):
+    with app.test_request_context():
+        figures = dashboard(Period(2025))
+    assert figures["total"] == 6
+    assert dict(figures["per_month"]) == {
+        1: 2,
+        2: 2,
+        3: 0,
+        4: 0,
+        5: 1,
+        6: 0,
+        7: 0,
+        8: 0,
+        9: 0,
+        10: 0,
+        11: 1,
+        12: 0,
+    }
+    assert dict(figures["by_category"]) == {"exhibition": 2, "research": 2, "education": 2}
+    assert dict(figures["by_type"]) == {"museum": 3, "university": 2, "civil_society": 1}
+    assert dict(figures["by_region"]) == {"01": 2, "03": 2, "00": 1, "12": 1}
+    # nearest-rank percentiles of [2, 4, 10, 30, 100]: median = 3rd = 10, p90 = 5th = 100
+    assert figures["median_hours"] == pytest.approx(10, abs=0.01)
+    assert figures["p90_hours"] == pytest.approx(100, abs=0.01)
+    # answered within target: all but the 100 h one (due after 72 h)
+    assert figures["within_target"] == (4, 5)
+
+
+def test_dashboard_for_a_quarter(app, db, year_2025):
+    with app.test_request_context():
+        figures = dashboard(Period(2025, quarter=1))
+    assert figures["total"] == 4
+    assert [m for m, _ in figures["per_month"]] == [1, 2, 3]
+    assert figures["median_hours"] == pytest.approx(4, abs=0.01)  # [2, 4, 10, 30] → 2nd
+
+
+def test_outcomes_per_year(db, year_2025):
+    assert outcomes_per_year() == [
+        (2025, {Status.AGREED: 2, Status.DECLINED: 1, Status.WITHDRAWN: 1})
+    ]
+
+
+def test_ageing_buckets(db):
+    now = utcnow()
+    for days in (0, 7, 8, 30, 31, 90, 91, 400):
+        InquiryFactory(created_at=now - timedelta(days=days, hours=1))
+    InquiryFactory(created_at=now - timedelta(days=3), status=Status.AGREED)  # closed: not counted
+    assert ageing(now) == [("0–7", 2), ("8–30", 2), ("31–90", 2), ("> 90", 2)]
+
+
+def test_dashboard_page_has_accessible_charts_with_tables(client, db, login_as, year_2025):
+    login_as("board")
+    page = client.get("/dashboard?year=2025").text
+    assert page.count('role="img"') == 5
+    assert '<title id="months-title">Nya förfrågningar per månad</title>' in page
+    assert "<desc id=" in page
+    assert '<td>januari</td><td class="num">2</td>' in page
+    assert "10 tim" in page
+    assert "4,2 dagar" in page  # p90 = 100 h
+
+
+def test_dashboard_ignores_a_bad_period(client, db, login_as):
+    login_as("chair")
+    assert client.get("/dashboard?year=drop&quarter=9").status_code == 200
+
+
+def test_pipeline_columns_cards_and_moves(client, db, login_as):
+    me = login_as("secretary_general")
+    new = InquiryFactory(assignee_id=me.id, first_response_due_at=utcnow() - timedelta(days=1))
+    InquiryFactory(status=Status.IN_DIALOGUE)
+    old_outcome = InquiryFactory(status=Status.AGREED, closed_at=utcnow() - timedelta(days=200))
+    page = client.get("/pipeline").text
+    assert new.reference in page
+    assert old_outcome.reference not in page  # only recent outcomes
+    new_column = page.split('id="col-new"')[1].split("</section>")[0]
+    assert "Försenad" in new_column
+    assert "→ Bedömd" in new_column
+    assert "→ Skräp" not in new_column  # spam needs the confirmation on the detail page
+    response = client.post(
+        f"/inquiries/{new.reference}/status",
+        data={"status": "triaged", "version": 1, "next": "/pipeline"},
+    )
+    assert response.headers["Location"] == "/pipeline"
+    assert db.session.scalar(select(Inquiry.status).where(Inquiry.id == new.id)) == Status.TRIAGED
+
+
+def test_pipeline_for_the_board_has_no_buttons(client, db, login_as):
+    login_as("board")
+    InquiryFactory()
+    page = client.get("/pipeline").text
+    assert "→ Bedömd" not in page
+
+
+def test_pipeline_filters(client, db, login_as):
+    login_as("chair")
+    research = InquiryFactory(category="research")
+    other = InquiryFactory(category="exhibition")
+    page = client.get("/pipeline?category=research").text
+    assert research.reference in page
+    assert other.reference not in page
+
+
+@pytest.mark.parametrize("path", ["/pipeline", "/dashboard"])
+def test_query_count_does_not_grow(client, db, login_as, count_queries, path):
+    me = login_as("secretary_general")
+
+    def add(n):
+        batch = InquiryFactory.build_batch(n, assignee_id=me.id)
+        for index, inquiry in enumerate(batch):
+            inquiry.status = list(Status)[index % 6]
+            inquiry.regions = ["01"]
+        db.session.add_all(batch)
+        db.session.commit()
+
+    def measure():
+        with count_queries() as counted:
+            assert client.get(path).status_code == 200
+        return counted()
+
+    add(5)
+    small = measure()
+    add(200)
+    assert measure() == small
