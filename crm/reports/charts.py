@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH = 560
+WIDTH = 440
 BAR_HEIGHT = 22
 GAP = 8
-LABEL_WIDTH = 190
+LABEL_WIDTH = 160
 
 
 @dataclass
