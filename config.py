@@ -79,6 +79,11 @@ class Config:
         self.BASE_URL = os.environ.get("SAMVERKA_BASE_URL", "http://127.0.0.1:5000")
         self.RESPONSE_TARGET_WORKING_DAYS = _env_int("RESPONSE_TARGET_WORKING_DAYS", 5)
         self.LOG_JSON = _env_bool("LOG_JSON", False)
+        self.RETENTION_MONTHS = _env_int("RETENTION_MONTHS", 24)
+        self.RETENTION_MONTHS_BY_STATUS = {
+            status: _env_int(f"RETENTION_MONTHS_{status.upper()}", self.RETENTION_MONTHS)
+            for status in ("agreed", "declined", "withdrawn", "closed")
+        }
 
     def finalise(self, instance_path: str) -> None:
         """Fill values that depend on where the app lives, then check the result."""

@@ -34,10 +34,11 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from crm import database, i18n, security
+    from crm import database, i18n, logs, security
     from crm.auth.loader import init_login
     from crm.extensions import babel, csrf, db, limiter, migrate
 
+    logs.init_app(app)
     database.check_url(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     database.init_engine_events(app)

@@ -141,3 +141,58 @@ def send_reminders_command() -> None:
     queued, skipped = send_reminders()
     db.session.commit()
     click.echo(f"Queued {queued} reminder digests; {skipped} already queued today.")
+
+
+@crm_cli.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Only list what would be anonymised.")
+def purge_expired_command(dry_run: bool) -> None:
+    """Anonymise personal data of inquiries ended longer ago than the retention period."""
+    from crm.privacy.services import purge_expired
+
+    references = purge_expired(current_app.config, dry_run=dry_run)
+    db.session.commit()
+    verb = "Would anonymise" if dry_run else "Anonymised"
+    click.echo(f"{verb} {len(references)} inquiries.")
+    for reference in references:
+        click.echo(f"  {reference}")
+
+
+def _email_argument(email: str) -> str:
+    from crm.validation import is_valid_email
+
+    if not is_valid_email(email):
+        _fail(f"{email!r} is not an e-mail address.")
+    return email
+
+
+@crm_cli.command("gdpr-export")
+@click.argument("email")
+def gdpr_export_command(email: str) -> None:
+    """Print, as JSON, everything stored about the person with this e-mail address."""
+    import json
+
+    from crm.privacy.services import gdpr_export
+
+    data = gdpr_export(_email_argument(email))
+    db.session.commit()
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@crm_cli.command("gdpr-erase")
+@click.argument("email")
+@click.option("--dry-run", is_flag=True, help="Only show what would be erased.")
+def gdpr_erase_command(email: str, dry_run: bool) -> None:
+    """Erase the personal data of the person with this e-mail address."""
+    from crm.privacy.services import gdpr_erase
+
+    summary = gdpr_erase(_email_argument(email), dry_run=dry_run)
+    db.session.commit()
+    verb = "Would erase" if dry_run else "Erased"
+    click.echo(
+        f"{verb}: {len(summary['inquiries'])} inquiries, {summary['contacts']} contacts, "
+        f"{summary['messages']} e-mails."
+    )
+    for reference in summary["inquiries"]:
+        click.echo(f"  {reference}")
+    if summary["staff_accounts"]:
+        click.echo("The address also belongs to a staff account; deactivate it separately.")

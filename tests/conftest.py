@@ -167,3 +167,20 @@ def committed(app):
         finally:
             _db.session.remove()
             empty_all_tables()
+
+
+@pytest.fixture
+def limited_app(database, db):
+    """Build an app with rate limits on; the shared Limiter is switched back off afterwards.
+
+    Flask-Limiter keeps `enabled` and its storage on the one Limiter object, so without this an
+    app with limits would leave them on for every later test.
+    """
+    from crm.extensions import limiter
+
+    def build(**overrides):
+        return make_app(database, RATELIMIT_ENABLED=True, **overrides)
+
+    yield build
+    limiter.reset()
+    limiter.enabled = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from email_validator import EmailNotValidError
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -14,6 +16,8 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.timeutil import utcnow
 from crm.validation import clean_text, normalise_email
+
+log = logging.getLogger(__name__)
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -58,16 +62,25 @@ def authenticate(email: str, password: str) -> User | None:
         # Hash anyway so that a missing account takes as long as a wrong password.
         verify_password(_dummy_hash(), password)
         audit("login_failed", None, None, reason="unknown_or_inactive")
+        log.warning("login_failed reason=unknown_or_inactive ip=%s", _ip())
         return None
     ok, new_hash = verify_password(user.password_hash, password)
     if not ok:
         audit("login_failed", user, user, reason="wrong_password")
+        log.warning("login_failed user=%s reason=wrong_password ip=%s", user.id, _ip())
         return None
     if new_hash:
         user.password_hash = new_hash
     user.last_login_at = utcnow()
     audit("login_succeeded", user, user)
+    log.info("login_succeeded user=%s ip=%s", user.id, _ip())
     return user
+
+
+def _ip() -> str | None:
+    from flask import has_request_context, request
+
+    return request.remote_addr if has_request_context() else None
 
 
 _DUMMY_HASHES: dict[str, str] = {}

@@ -16,6 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from crm.audit.services import audit
 from crm.auth.forms import LoginForm
 from crm.auth.services import authenticate, end_all_sessions
 from crm.extensions import db, limiter
@@ -79,6 +80,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    audit("logout", current_user, current_user)
     end_all_sessions(current_user)
     db.session.commit()
     logout_user()

@@ -49,6 +49,11 @@ def render_error(code: int, error_id: str | None = None):
 def handle_http_exception(exc: HTTPException):
     if exc.code not in ERRORS:
         return exc
+    if exc.code == 403:
+        from flask_login import current_user
+
+        user = current_user.get_id() if current_user.is_authenticated else None
+        log.warning("access_denied user=%s path=%s ip=%s", user, request.path, request.remote_addr)
     response = render_error(exc.code)
     if exc.code == 405 and exc.valid_methods:
         return (*response, {"Allow": ", ".join(exc.valid_methods)})

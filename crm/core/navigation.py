@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Flask, request, url_for
@@ -9,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.auth.permissions import Permission
+
+log = logging.getLogger(__name__)
 
 NAV = (
     ("inquiries.inbox", _l("Inkorg"), Permission.INQUIRY_VIEW),
@@ -20,6 +23,7 @@ NAV = (
     ("reports.dashboard_page", _l("Översikt"), Permission.REPORT_VIEW),
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
+    ("admin.audit_log", _l("Granskningslogg"), Permission.AUDIT_VIEW),
 )
 
 
@@ -34,6 +38,14 @@ class NavItem:
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
+    try:
+        return _items()
+    except Exception:
+        log.exception("navigation failed; showing none")
+        return []
+
+
+def _items() -> list[NavItem]:
     counts = _counts()
     return [
         NavItem(url_for(endpoint), str(label), request.endpoint == endpoint, counts.get(endpoint))

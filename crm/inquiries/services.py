@@ -41,6 +41,7 @@ def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
     kind = "reopened" if old in REOPEN_FROM and new is Status.TRIAGED else "status_changed"
     inquiry.status = new
     record_event(kind, actor, inquiry=inquiry, old=old, new=new, **event_data)
+    audit("inquiry_status_changed", actor, inquiry, old=old.value, new=new.value, **event_data)
     db.session.flush()
     if new is Status.SPAM:
         from crm.privacy.services import anonymise_inquiry
@@ -72,6 +73,7 @@ def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
     if inquiry.priority == priority:
         return
     record_event("priority_changed", actor, inquiry=inquiry, old=inquiry.priority, new=priority)
+    audit("inquiry_priority_changed", actor, inquiry, new=priority.value)
     inquiry.priority = priority
     _first_response(inquiry, actor)
     db.session.flush()
@@ -129,6 +131,7 @@ def add_note(inquiry: Inquiry, body: str, actor) -> Note:
     db.session.add(note)
     db.session.flush()
     record_event("note_added", actor, inquiry=inquiry, note_id=note.id)
+    audit("note_added", actor, note, inquiry_id=inquiry.id)
     _first_response(inquiry, actor)
     return note
 
@@ -148,6 +151,7 @@ def edit_note(note: Note, body: str, actor, now=None) -> None:
         raise DomainError(_("Skriv en anteckning."), field="body")
     note.body = body.strip()
     note.updated_at = now
+    audit("note_edited", actor, note)
     db.session.flush()
 
 
@@ -174,6 +178,7 @@ def add_follow_up(
             title=follow_up.title,
             due_on=due_on.isoformat(),
         )
+    audit("follow_up_added", actor, follow_up)
     return follow_up
 
 
@@ -190,6 +195,7 @@ def complete_follow_up(follow_up: FollowUp, actor) -> FollowUp | None:
         return None
     follow_up.completed_at = utcnow()
     follow_up.completed_by_id = actor.id
+    audit("follow_up_completed", actor, follow_up)
     if follow_up.inquiry_id is not None:
         db.session.add(
             TimelineEvent(
@@ -217,6 +223,7 @@ def reschedule_follow_up(
     if due_on < (today or date.today()):
         raise DomainError(_("Datumet har redan passerat."), field="due_on")
     follow_up.due_on = due_on
+    audit("follow_up_rescheduled", actor, follow_up, due_on=due_on.isoformat())
     db.session.flush()
 
 
@@ -267,6 +274,10 @@ def link_organisation(inquiry: Inquiry, organisation, actor) -> None:
         record_event(
             "organisation_unlinked", actor, inquiry=inquiry, name=old.name if old else None
         )
+    audit(
+        "inquiry_organisation_changed", actor, inquiry,
+        organisation_id=organisation.id if organisation else None,
+    )  # fmt: skip
     db.session.flush()
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.activity.models import Note
+from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.views import safe_next
@@ -82,6 +83,9 @@ def new():
 @permission_required(Permission.INQUIRY_VIEW)
 def detail(reference: str):
     inquiry = get_inquiry_or_404(reference)
+    # Opening the page shows the submitter's contact details: that is an access to log (ASVS 8.3.5).
+    audit("inquiry_viewed", current_user, inquiry)
+    db.session.commit()
     return render_detail(inquiry)
 
 

@@ -169,6 +169,7 @@ def add_note(organisation_id: int):
     db.session.add(note)
     db.session.flush()
     record_event("note_added", current_user, organisation=organisation, note_id=note.id)
+    audit("note_added", current_user, note, organisation_id=organisation.id)
     db.session.commit()
     flash(_("Anteckningen är sparad."), "success")
     return redirect(url_for("partners.detail", organisation_id=organisation.id))

@@ -45,3 +45,169 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     record_event("anonymised", actor, inquiry=inquiry, reason=reason)
     audit("inquiry_anonymised", actor, inquiry, reason=reason)
     db.session.flush()
+
+
+# ---- retention ------------------------------------------------------------------------
+
+RETAINED_STATUSES = ("agreed", "declined", "withdrawn", "closed")
+
+
+def retention_months(config) -> dict[str, int]:
+    """Months personal data is kept after an inquiry ends, per final status."""
+    default = config["RETENTION_MONTHS"]
+    overrides = config.get("RETENTION_MONTHS_BY_STATUS") or {}
+    return {status: int(overrides.get(status, default)) for status in RETAINED_STATUSES}
+
+
+def months_before(moment, months: int):
+    """The same moment `months` calendar months earlier (clamped to the month's last day)."""
+    import calendar
+
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def expired_inquiries(config, now=None) -> list:
+    """Ended inquiries whose retention period is over and that still hold personal data."""
+    from sqlalchemy import or_
+
+    from crm.inquiries.models import Inquiry
+
+    now = now or utcnow()
+    conditions = [
+        (Inquiry.status == status) & (Inquiry.closed_at < months_before(now, months))
+        for status, months in retention_months(config).items()
+    ]
+    conditions.append(Inquiry.status == "spam")  # spam keeps nothing, whatever its date
+    return list(
+        db.session.scalars(
+            select(Inquiry)
+            .where(Inquiry.anonymised_at.is_(None), or_(*conditions))
+            .order_by(Inquiry.closed_at, Inquiry.id)
+        )
+    )
+
+
+def purge_expired(config, now=None, dry_run: bool = False) -> list[str]:
+    """Anonymise every expired inquiry (or only list them); returns their references."""
+    inquiries = expired_inquiries(config, now)
+    references = [inquiry.reference for inquiry in inquiries]
+    if not dry_run:
+        for inquiry in inquiries:
+            anonymise_inquiry(inquiry, None, reason="retention")
+    audit("retention_purge", None, None, actor_label="flask crm purge-expired",
+          dry_run=dry_run, count=len(references))  # fmt: skip
+    db.session.flush()
+    return references
+
+
+# ---- the rights of one person ----------------------------------------------------------
+
+
+def _person_rows(email: str) -> dict:
+    from sqlalchemy import func
+
+    from crm.auth.models import User
+    from crm.inquiries.models import Inquiry
+    from crm.partners.models import Contact
+
+    wanted = email.strip().lower()
+    return {
+        "inquiries": list(db.session.scalars(
+            select(Inquiry).where(func.lower(Inquiry.email) == wanted).order_by(Inquiry.id))),
+        "contacts": list(db.session.scalars(
+            select(Contact).where(func.lower(Contact.email) == wanted).order_by(Contact.id))),
+        "messages": list(db.session.scalars(
+            select(OutboxMessage).where(func.lower(OutboxMessage.recipient) == wanted)
+            .order_by(OutboxMessage.id))),
+        "users": list(db.session.scalars(select(User).where(func.lower(User.email) == wanted))),
+    }  # fmt: skip
+
+
+def gdpr_export(email: str) -> dict:
+    """Everything stored about the person with this e-mail address, as plain data (art. 15, 20)."""
+    from crm.regions import region_name
+
+    rows = _person_rows(email)
+    data = {
+        "email": email.strip().lower(),
+        "exported_at": utcnow().isoformat(),
+        "inquiries": [
+            {
+                "reference": i.reference, "submitted_at": i.created_at.isoformat(),
+                "organisation": i.organisation_name, "organisation_type": i.organisation_type.value,
+                "organisation_number": i.organisation_number, "contact_name": i.contact_name,
+                "email": i.email, "phone": i.phone, "category": i.category.value,
+                "regions": [region_name(code) for code in i.regions], "subject": i.subject,
+                "message": i.message, "status": i.status.value,
+                "consent_text_version": i.consent_text_version,
+                "consent_at": i.consent_at.isoformat() if i.consent_at else None,
+                "public_replies": [
+                    {"at": e.created_at.isoformat(), "text": e.data.get("body")}
+                    for e in db.session.scalars(
+                        select(TimelineEvent).where(
+                            TimelineEvent.inquiry_id == i.id, TimelineEvent.kind == "public_reply"
+                        )
+                    )
+                ],
+                "internal_notes": [
+                    {"at": n.created_at.isoformat(), "text": n.body}
+                    for n in db.session.scalars(select(Note).where(Note.inquiry_id == i.id))
+                ],
+            }
+            for i in rows["inquiries"]
+        ],
+        "contact_records": [
+            {"organisation": c.organisation.name, "name": c.name, "title": c.title,
+             "email": c.email, "phone": c.phone}
+            for c in rows["contacts"]
+        ],
+        "emails_sent": [
+            {"at": m.created_at.isoformat(), "subject": m.subject, "status": m.status.value}
+            for m in rows["messages"]
+        ],
+        "staff_accounts": [
+            {"name": u.name, "email": u.email, "role": u.role.value} for u in rows["users"]
+        ],
+    }  # fmt: skip
+    audit("gdpr_export", None, None, actor_label="flask crm gdpr-export",
+          inquiries=len(rows["inquiries"]), contacts=len(rows["contacts"]))  # fmt: skip
+    return data
+
+
+def gdpr_erase(email: str, dry_run: bool = False) -> dict:
+    """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail."""
+    from sqlalchemy import func, update
+
+    wanted = email.strip().lower()
+    rows = _person_rows(wanted)
+    summary = {
+        "inquiries": [i.reference for i in rows["inquiries"]],
+        "contacts": len(rows["contacts"]),
+        "messages": len(rows["messages"]),
+        "staff_accounts": len(rows["users"]),
+    }
+    if not dry_run:
+        for inquiry in rows["inquiries"]:
+            anonymise_inquiry(inquiry, None, reason="erasure_request")
+        for contact in rows["contacts"]:
+            db.session.delete(contact)
+        db.session.execute(
+            update(OutboxMessage)
+            .where(func.lower(OutboxMessage.recipient) == wanted)
+            .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
+        )
+        # The address may also stand in free text that staff wrote.
+        for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
+            note.body = _scrub(note.body, wanted)
+    audit("gdpr_erase", None, None, actor_label="flask crm gdpr-erase", dry_run=dry_run,
+          inquiries=len(summary["inquiries"]), contacts=summary["contacts"])  # fmt: skip
+    db.session.flush()
+    return summary
+
+
+def _scrub(text: str, email: str) -> str:
+    import re
+
+    return re.sub(re.escape(email), ANONYMISED, text, flags=re.IGNORECASE)

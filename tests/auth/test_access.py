@@ -24,6 +24,8 @@ ACCESS = {
     "/inquiries/{reference}": (302, 200, 200, 200, 403),
     "/inquiries/SAM-1999-9999": (302, 404, 404, 404, 403),
     "/admin/users": (302, 403, 403, 403, 200),
+    "/admin/audit": (302, 403, 403, 403, 200),
+    "/admin/audit?action=login_failed&actor=1&date=2026-01-01&before=5": (302, 403, 403, 403, 200),
     "/admin/routing": (302, 200, 403, 403, 200),
     "/admin/routing/new": (302, 200, 403, 403, 200),
     "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
@@ -79,7 +81,7 @@ ENDPOINTS = {
     "partners.add_contact", "partners.edit_contact", "partners.delete_contact", "partners.add_note",
     "partners.add_follow_up", "reports.pipeline_board", "reports.dashboard_page",
     "reports.export_inquiries", "account.profile", "account.new_calendar_link",
-    "account.revoke_calendar_link",
+    "account.revoke_calendar_link", "admin.audit_log",
 }  # fmt: skip
 
 

@@ -7,7 +7,7 @@ import pytest
 from crm.auth.passwords import hash_password
 from crm.models import AuditLog, User
 from crm.timeutil import utcnow
-from tests.conftest import TEST_PASSWORD, make_app
+from tests.conftest import TEST_PASSWORD
 from tests.factories import UserFactory
 
 
@@ -133,8 +133,8 @@ def test_outdated_hash_is_upgraded_at_login(app, client, db):
         assert stored.split("$")[3] == hash_password("x").split("$")[3]
 
 
-def test_v2_2_1_eleventh_wrong_password_for_one_account_is_throttled(database, db):
-    app = make_app(database, RATELIMIT_ENABLED=True)
+def test_v2_2_1_eleventh_wrong_password_for_one_account_is_throttled(limited_app):
+    app = limited_app()
     client = app.test_client()
     user = UserFactory()
     statuses = [

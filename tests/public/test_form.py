@@ -171,8 +171,8 @@ def test_too_fast_submission_is_dropped_quietly(app, client, db):
     assert inquiry_count(db) == 0
 
 
-def test_rate_limit_answers_429_with_a_friendly_page(database, db):
-    app = make_app(database, RATELIMIT_ENABLED=True, PUBLIC_FORM_RATE_LIMITS="5 per minute")
+def test_rate_limit_answers_429_with_a_friendly_page(limited_app, db):
+    app = limited_app(PUBLIC_FORM_RATE_LIMITS="5 per minute")
     client = app.test_client()
     statuses = [
         client.post("/samverkan", data=form_data(app, email=f"p{n}@exempel.se")).status_code

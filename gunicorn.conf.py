@@ -1,0 +1,22 @@
+"""gunicorn settings for production: `gunicorn wsgi:app` reads this file."""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # behind a TLS-terminating proxy
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))  # one per core on the 2-core host
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000  # recycle workers now and then, bounding any slow leak
+max_requests_jitter = 200
+limit_request_line = 8190
+limit_request_fields = 100
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+# No query strings in the access log: status links carry their token in the path only,
+# but filters can hold names people searched for.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
+preload_app = True

@@ -1,0 +1,142 @@
+"""Retention, export and erasure of personal data (ASVS V8, GDPR art. 15, 17, 20)."""
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON, String, Text, func, select
+
+from crm.activity.models import Note, TimelineEvent
+from crm.extensions import db as _db
+from crm.mail.models import OutboxMessage
+from crm.models import AuditLog, Contact, Inquiry
+from crm.privacy.services import months_before, purge_expired
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def test_months_before_handles_month_ends():
+    assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert months_before(NOW, 24) == datetime(2024, 11, 25, 12, tzinfo=UTC)
+
+
+def test_v8_3_8_purge_anonymises_only_what_is_past_retention(app, db):
+    expired = InquiryFactory(
+        status="agreed",
+        closed_at=datetime(2024, 11, 1, tzinfo=UTC),
+        contact_name="Gammal Person",
+        email="gammal@exempel.se",
+        category="research",
+    )
+    kept = InquiryFactory(status="declined", closed_at=datetime(2025, 1, 1, tzinfo=UTC))
+    still_open = InquiryFactory(status="in_dialogue", created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    spam = InquiryFactory(status="spam", closed_at=datetime(2026, 11, 24, tzinfo=UTC))
+    with app.test_request_context():
+        references = purge_expired(app.config, now=NOW)
+    assert sorted(references) == sorted([expired.reference, spam.reference])
+    gone = db.session.get(Inquiry, expired.id)
+    assert gone.anonymised_at is not None
+    assert "Gammal" not in gone.contact_name
+    assert "gammal@" not in gone.email
+    assert (gone.category, gone.status, gone.closed_at.year) == (
+        "research",
+        "agreed",
+        2024,
+    )  # statistics
+    for untouched in (kept, still_open):
+        assert db.session.get(Inquiry, untouched.id).anonymised_at is None
+    assert (
+        db.session.scalar(select(AuditLog).where(AuditLog.action == "retention_purge")).details[
+            "count"
+        ]
+        == 2
+    )
+
+
+def test_retention_is_configurable_per_status(app, db, monkeypatch):
+    declined = InquiryFactory(status="declined", closed_at=datetime(2026, 1, 1, tzinfo=UTC))
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS_BY_STATUS", {"declined": 6})
+    with app.test_request_context():
+        assert purge_expired(app.config, now=NOW) == [declined.reference]
+
+
+def test_purge_command_dry_run_changes_nothing(runner, db):
+    old = InquiryFactory(status="closed", closed_at=datetime(2020, 1, 1, tzinfo=UTC))
+    result = runner.invoke(args=["crm", "purge-expired", "--dry-run"])
+    assert "Would anonymise 1 inquiries." in result.output
+    assert old.reference in result.output
+    assert db.session.get(Inquiry, old.id).anonymised_at is None
+    result = runner.invoke(args=["crm", "purge-expired"])
+    assert "Anonymised 1 inquiries." in result.output
+    assert db.session.get(Inquiry, old.id).anonymised_at is not None
+
+
+def person(db, email="anna.andersson@exempel.se"):
+    staff = UserFactory()
+    inquiry = InquiryFactory(
+        email=email, contact_name="Anna Andersson", message=f"Skriv till {email}"
+    )
+    organisation = OrganisationFactory()
+    db.session.add_all(
+        [
+            Contact(organisation_id=organisation.id, name="Anna Andersson", email=email),
+            Note(
+                inquiry_id=inquiry.id, author_id=staff.id, body=f"Ring eller mejla {email.upper()}"
+            ),
+            OutboxMessage(
+                kind="receipt",
+                recipient=email,
+                subject="Tack",
+                body_text=f"Hej {email}",
+                inquiry_id=inquiry.id,
+            ),
+            TimelineEvent(inquiry_id=inquiry.id, kind="public_reply", data={"body": "Hej Anna"}),
+        ]
+    )
+    db.session.commit()
+    return inquiry
+
+
+def test_gdpr_export_lists_everything_about_the_person(runner, db):
+    inquiry = person(db)
+    result = runner.invoke(args=["crm", "gdpr-export", "Anna.Andersson@exempel.se"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [i["reference"] for i in data["inquiries"]] == [inquiry.reference]
+    assert data["inquiries"][0]["public_replies"][0]["text"] == "Hej Anna"
+    assert "internal_notes" in data["inquiries"][0]
+    assert data["contact_records"][0]["email"] == "anna.andersson@exempel.se"
+    assert data["emails_sent"][0]["subject"] == "Tack"
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "gdpr_export"))
+
+
+def every_text_value():
+    """Every string and JSON value in every table, for checking that nothing still holds a value."""
+    values = []
+    for table in _db.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))]
+        for row in _db.session.execute(select(*columns)) if columns else []:
+            values.extend(
+                json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else str(v) for v in row
+            )
+    return values
+
+
+def test_v8_3_2_erase_leaves_the_address_nowhere(runner, db):
+    email = "anna.andersson@exempel.se"
+    person(db, email)
+    dry = runner.invoke(args=["crm", "gdpr-erase", email, "--dry-run"])
+    assert "Would erase: 1 inquiries, 1 contacts, 1 e-mails." in dry.output
+    assert any(email in v.lower() for v in every_text_value())
+    result = runner.invoke(args=["crm", "gdpr-erase", email])
+    assert result.exit_code == 0, result.output
+    assert not [v for v in every_text_value() if email in v.lower()]
+    assert not [v for v in every_text_value() if "Anna Andersson" in v]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.action == "gdpr_erase"))
+
+
+def test_gdpr_commands_refuse_a_non_address(runner, db):
+    result = runner.invoke(args=["crm", "gdpr-erase", "inte-en-adress"])
+    assert result.exit_code == 1
+    assert "is not an e-mail address" in result.output
