@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test e2e lint format install install-dev translations compile-translations db-upgrade clean
+.PHONY: run test e2e lint format install install-dev install-browser translations compile-translations db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,13 @@ run: install db-upgrade
 	$(BIN)/flask crm seed-partners
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
-test: install-dev
+install-browser:
+	bash scripts/install-browser.sh
+
+test: install-dev install-browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-e2e: install-dev
+e2e: install-dev install-browser
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: install-dev

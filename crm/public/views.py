@@ -137,3 +137,8 @@ def withdraw(token: str):
 @bp.get("/integritet")
 def privacy():
     return render_template("public/privacy.html", version=PRIVACY_NOTICE_VERSION)
+
+
+@bp.get("/tillganglighet")
+def accessibility():
+    return render_template("public/accessibility.html")

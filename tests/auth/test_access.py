@@ -10,7 +10,7 @@ from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 PUBLIC = {
     "core.home", "core.healthz", "core.set_language", "auth.login", "static",
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
-    "account.calendar_feed",
+    "account.calendar_feed", "public.accessibility",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 

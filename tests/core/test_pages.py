@@ -120,3 +120,10 @@ def test_cli_with_malformed_database_url_says_why_without_traceback(tmp_path):
     assert result.returncode != 0
     assert "DATABASE_URL 'notaurl' is not a database URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_accessibility_statement_links_diggs_complaint_form(client):
+    page = client.get("/tillganglighet").text
+    assert "WCAG 2.1 nivå AA" in page
+    assert 'href="https://www.digg.se/tdosanmalan"' in page
+    assert 'href="/tillganglighet"' in client.get("/").text

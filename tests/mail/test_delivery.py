@@ -2,7 +2,6 @@
 
 import email
 import email.policy
-import socket
 from datetime import timedelta
 
 import pytest
@@ -15,23 +14,7 @@ from crm.models import TimelineEvent
 from crm.timeutil import utcnow
 from tests.factories import UserFactory
 from tests.public.helpers import form_data
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(
-            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
-        )
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.smtp import Inbox, free_port
 
 
 @pytest.fixture
