@@ -44,6 +44,14 @@ def get_metadata():
     return target_db.metadata
 
 
+# Built by migration 0002 in raw SQL (an FTS5 table, a trigram index); not in the models.
+SEARCH_OBJECTS = ("inquiry_search", "ix_inquiries_search_trgm")
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (name or "").startswith(SEARCH_OBJECTS)
+
+
 def render_item(type_, obj, autogen_context):
     """Write the app's column types as plain SQLAlchemy types, so migrations never import crm."""
     from crm.timeutil import UTCDateTime
@@ -92,6 +100,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select, tuple_
+from sqlalchemy import Integer, exists, func, or_, select, text, tuple_
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
@@ -175,8 +175,31 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+# The searched text, as one expression; migration 0002 indexes exactly this.
+SEARCH_TEXT_SQL = (
+    "lower(inquiries.reference || ' ' || inquiries.subject || ' ' || inquiries.message || ' ' || "
+    "inquiries.organisation_name || ' ' || inquiries.contact_name || ' ' || inquiries.email)"
+)
+TRIGRAM = 3
+
+
 def search_condition(term: str):
-    """Inquiries whose reference, subject, message, organisation or contact contain the term."""
+    """Inquiries whose reference, subject, message, organisation or contact contain the term.
+
+    Terms of three characters or more use the trigram index (pg_trgm on PostgreSQL, FTS5 on
+    SQLite); shorter ones, which no trigram can match, scan with LIKE. Both mean "contains".
+    """
+    if len(term) >= TRIGRAM:
+        if db.engine.dialect.name == "postgresql":
+            return text(SEARCH_TEXT_SQL + " LIKE :pattern ESCAPE '\\'").bindparams(
+                pattern=like_pattern(term)
+            )
+        phrase = '"' + term.lower().replace('"', '""') + '"'
+        return Inquiry.id.in_(
+            text("SELECT rowid FROM inquiry_search WHERE inquiry_search MATCH :phrase")
+            .bindparams(phrase=phrase)
+            .columns(rowid=Integer)
+        )
     pattern = like_pattern(term)
     columns = (
         Inquiry.reference, Inquiry.subject, Inquiry.message, Inquiry.organisation_name,
