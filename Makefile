@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test e2e lint format install install-dev install-browser translations compile-translations db-upgrade clean
+.PHONY: bench run test e2e lint format install install-dev install-browser translations compile-translations db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,7 @@ format: install-dev
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# The benchmark, run by hand: `make bench BENCH_ARGS="--db sqlite --sizes 1000"`.
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -79,6 +79,8 @@ class Config:
         self.BASE_URL = os.environ.get("SAMVERKA_BASE_URL", "http://127.0.0.1:5000")
         self.RESPONSE_TARGET_WORKING_DAYS = _env_int("RESPONSE_TARGET_WORKING_DAYS", 5)
         self.LOG_JSON = _env_bool("LOG_JSON", False)
+        # The dashboard's aggregates may be this many seconds old (per worker); 0 turns it off.
+        self.DASHBOARD_CACHE_SECONDS = _env_int("DASHBOARD_CACHE_SECONDS", 60)
         self.RETENTION_MONTHS = _env_int("RETENTION_MONTHS", 24)
         self.RETENTION_MONTHS_BY_STATUS = {
             status: _env_int(f"RETENTION_MONTHS_{status.upper()}", self.RETENTION_MONTHS)
@@ -134,6 +136,7 @@ class TestConfig(Config):
         self.RATELIMIT_ENABLED = False
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.SERVER_NAME = None
+        self.DASHBOARD_CACHE_SECONDS = 0
         # Fast hashing keeps the suite quick; production uses argon2's defaults.
         self.ARGON2_PROFILE = "test"
 

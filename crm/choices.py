@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 _LABELS: dict[type, dict] = {}
@@ -14,11 +16,17 @@ class Choice(StrEnum):
 
     @property
     def label(self) -> str:
-        return str(_LABELS[type(self)][self])
+        # Pages show the same few labels on every row: translate each once per language.
+        return _translated(type(self), self.value, str(get_locale() or ""))
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:
         return [(member.value, member.label) for member in cls]
+
+
+@lru_cache(maxsize=2048)
+def _translated(enum_cls: type, value: str, locale: str) -> str:
+    return str(_LABELS[enum_cls][enum_cls(value)])
 
 
 def labelled(labels: dict):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_datetime
 
 from crm.choices import Category, OrganisationType, Relationship
 from crm.timeutil import utcnow
@@ -17,7 +19,7 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = lambda value: (
         format_datetime(value, "short") if value else ""
     )
@@ -48,3 +50,22 @@ def format_hours(value: float | None) -> str:
     if value < 48:
         return gettext("%(n)s tim", n=format_decimal(round(value, 1)))
     return gettext("%(n)s dagar", n=format_decimal(round(value / 24, 1)))
+
+
+def _date(value) -> str:
+    """A date (or the date of a moment) in the user's language; cached, as lists repeat them."""
+    if not value:
+        return ""
+    day = value.date() if hasattr(value, "date") and callable(value.date) else value
+    if hasattr(value, "astimezone"):
+        from flask_babel import to_user_timezone
+
+        day = to_user_timezone(value).date()
+    return _formatted_date(day, str(select_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(day, locale: str) -> str:
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(day, "medium", locale=locale)

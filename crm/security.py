@@ -19,14 +19,19 @@ CSP = {
 }
 
 
-def keep_private() -> None:
-    """This response carries a secret in its URL: send no referrer, ask not to be indexed."""
-    g.keep_private = True
+def keep_private(referrer_policy: str = "same-origin") -> None:
+    """This page's URL carries a secret: never send it to another site, and don't index it.
+
+    `same-origin`, not `no-referrer`, for pages with forms: behind TLS, Flask-WTF requires a
+    same-origin Referer on every POST, so `no-referrer` would break the page's own buttons.
+    """
+    g.keep_private = referrer_policy
 
 
 def _private_headers(response):
-    if g.get("keep_private"):
-        response.headers["Referrer-Policy"] = "no-referrer"
+    policy = g.get("keep_private")
+    if policy:
+        response.headers["Referrer-Policy"] = policy
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

@@ -96,7 +96,7 @@ def revoke_calendar_link():
 def calendar_feed(token: str):
     from crm.security import keep_private
 
-    keep_private()
+    keep_private("no-referrer")  # a feed has no forms
     user = user_for_calendar_token(token)
     if user is None:
         abort(404)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,6 +23,7 @@ from crm.extensions import db, limiter
 from crm.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
+SEEN_AT_RESOLUTION = timedelta(minutes=1)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -110,5 +111,7 @@ def enforce_session_timeouts():
         session.clear()
         flash(_("Din session har gått ut. Logga in igen."), "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    session["seen_at"] = now.isoformat()
+    if now - seen_at > SEEN_AT_RESOLUTION:
+        # Refresh at most once a minute: re-signing the cookie on every request costs time.
+        session["seen_at"] = now.isoformat()
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
@@ -83,7 +83,11 @@ def list_organisations(filters: OrganisationFilters, after: str | None = None):
     if after:
         key, _, row_id = after.rpartition("|")
         if row_id.isdigit():
-            query = query.where(tuple_(Organisation.name_key, Organisation.id) > (key, int(row_id)))
+            # the index-friendly spelling of (name_key, id) > (key, row_id); see _beyond()
+            query = query.where(
+                Organisation.name_key >= key,
+                or_(Organisation.name_key > key, Organisation.id > int(row_id)),
+            )
     rows = db.session.execute(
         query.order_by(Organisation.name_key, Organisation.id).limit(PAGE_SIZE + 1)
     ).all()

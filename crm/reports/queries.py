@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, extract, func, literal_column, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
+from crm.auth.models import User
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.statuses import OPEN_STATUSES, Status
+from crm.partners.models import Organisation
 from crm.timeutil import utcnow
 
 BOARD_COLUMNS = (Status.NEW, Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD)
@@ -59,7 +61,11 @@ class PipelineFilters:
 
 
 def pipeline(filters: PipelineFilters) -> list[dict]:
-    """The board: each column's total and its newest cards (two statements in all)."""
+    """The board: each column's total and its newest cards; a fixed number of statements.
+
+    One small query per column walks the (status, created_at) index and stops at the page size,
+    so the board costs the same with a hundred or a hundred thousand open inquiries.
+    """
     now = utcnow()
     conditions = filters.conditions()
     recent = Inquiry.closed_at >= now - RECENT_OUTCOMES
@@ -71,32 +77,26 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
             .group_by(Inquiry.status)
         ).all()
     )
-    ranked = (
-        select(
-            Inquiry.id,
-            func.row_number()
-            .over(
-                partition_by=Inquiry.status, order_by=(Inquiry.created_at.desc(), Inquiry.id.desc())
-            )
-            .label("position"),
-        )
-        .where(in_board, *conditions)
-        .subquery()
-    )
-    cards = db.session.scalars(
-        select(Inquiry)
-        .options(joinedload(Inquiry.organisation), joinedload(Inquiry.assignee))
-        .join(ranked, ranked.c.id == Inquiry.id)
-        .where(ranked.c.position <= CARDS_PER_COLUMN)
-        .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
-    ).all()
     columns = []
     for status in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
+        query = (
+            select(Inquiry)
+            .options(
+                defer(Inquiry.message),
+                joinedload(Inquiry.organisation).load_only(Organisation.name),
+                joinedload(Inquiry.assignee).load_only(User.name),
+            )
+            .where(Inquiry.status == status, *conditions)
+            .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
+            .limit(CARDS_PER_COLUMN)
+        )
+        if status in OUTCOME_COLUMNS:
+            query = query.where(recent)
         columns.append(
             {
                 "status": status,
                 "total": totals.get(status, 0),
-                "cards": [card for card in cards if card.status == status],
+                "cards": list(db.session.scalars(query)),
                 "outcome": status in OUTCOME_COLUMNS,
             }
         )

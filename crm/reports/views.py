@@ -32,8 +32,16 @@ def pipeline_board():
 @bp.get("/dashboard")
 @permission_required(Permission.REPORT_VIEW)
 def dashboard_page():
+    from flask import current_app
+
+    from crm.reports.cache import cached
+
     period = Period.from_args(request.args)
-    figures = dashboard(period)
+    figures = cached(
+        ("dashboard", period.year, period.quarter),
+        current_app.config["DASHBOARD_CACHE_SECONDS"],
+        lambda: dashboard(period),
+    )
     month_name = lambda m: format_date(period.start.replace(month=m).date(), "LLLL")  # noqa: E731
     charts = {
         "months": horizontal_bars([(month_name(m), n) for m, n in figures["per_month"]]),

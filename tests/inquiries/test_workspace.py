@@ -510,3 +510,14 @@ def test_query_count_does_not_grow_with_rows(client, db, login_as, count_queries
     large = measure(few[0].reference)
     assert small == large, (path, small, large)
     assert large <= 16
+
+
+def test_common_search_terms_give_the_same_answer(client, db, login_as, monkeypatch):
+    """On SQLite a very common term switches from the index to a newest-first walk."""
+    monkeypatch.setattr("crm.inquiries.queries.COMMON", 2)
+    login_as("secretary_general")
+    hits = [InquiryFactory(subject=f"Gemensam utställning {n}") for n in range(3)]
+    miss = InquiryFactory(subject="Något annat")
+    page = client.get("/inquiries?q=utställning").text
+    assert all(inquiry.reference in page for inquiry in hits)
+    assert miss.reference not in page

@@ -26,7 +26,7 @@ def test_status_link_shows_status_and_dates_in_plain_swedish(app, client, db):
     assert "Vandringsutställning om sörmländska gårdar" in page.text
     assert 'class="badge status-new">Ny<' in page.text
     assert "Vi har tagit emot din förfrågan" in page.text
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"  # never sent to another site
     assert "noindex" in page.headers["X-Robots-Tag"]
     assert '<meta name="robots" content="noindex, nofollow">' in page.text
 
@@ -81,3 +81,40 @@ def test_closed_inquiry_cannot_be_withdrawn(app, client, db):
     assert "Återkalla förfrågan" not in client.get(path).text
     client.post(path + "/aterkalla")
     assert db.session.scalar(select(Inquiry.status)) == Status.AGREED
+
+
+def test_withdraw_works_behind_tls_where_csrf_checks_the_referrer(database, db, monkeypatch):
+    """In production (https) Flask-WTF demands a same-origin Referer, which the page allows."""
+    from tests.conftest import make_app
+
+    monkeypatch.setenv("SECRET_KEY", "s" * 64)
+    app = make_app(database, WTF_CSRF_ENABLED=True, PREFERRED_URL_SCHEME="https")
+    client = app.test_client()
+    page = client.get("/samverkan").text
+    token = re.search(
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page
+    ).group(1)
+    started = re.search(r'id="started" name="started" type="hidden" value="([^"]+)"', page).group(1)
+    data = {**form_data(app), "csrf_token": token, "started": started}
+    app.config["FORM_MIN_FILL_SECONDS"] = 0
+    referer = {"Referer": "https://localhost/samverkan"}
+    assert client.post("/samverkan", data=data, headers=referer).status_code == 302
+    path = re.search(
+        r'https://localhost(/samverkan/status/[^"]+)"', client.get("/samverkan/tack").text
+    ).group(1)
+    status = client.get(path)
+    assert status.headers["Referrer-Policy"] == "same-origin"
+    confirm = client.get(path + "/aterkalla").text
+    csrf = re.search(
+        r'name="csrf_token" type="hidden" value="([^"]+)"', confirm.split("<main")[1]
+    ).group(1)
+    # what a browser sends under `same-origin`: the full same-site URL as Referer
+    response = client.post(
+        path + "/aterkalla",
+        data={"csrf_token": csrf},
+        headers={"Referer": "https://localhost" + path + "/aterkalla"},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(select(Inquiry.status)) == Status.WITHDRAWN
+    # and without any Referer (what `no-referrer` would cause) it is refused
+    assert client.post(path + "/aterkalla", data={"csrf_token": csrf}).status_code == 400

@@ -228,3 +228,16 @@ def test_v2_5_4_no_demo_accounts_in_production(runner, monkeypatch, app):
     result = runner.invoke(args=["crm", "demo-users"])
     assert result.exit_code == 1
     assert "refused in production" in result.output
+
+
+def test_v14_4_3_no_inline_script_or_style_in_page_templates():
+    """The CSP forbids inline script and style; the templates never need them."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates"
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.html")
+        if "mail" not in path.parts and re.search(r"<script|style=|\bon\w+=", path.read_text())
+    ]
+    assert offenders == []
