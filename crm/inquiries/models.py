@@ -73,6 +73,11 @@ class Inquiry(db.Model):
         Index("ix_inquiries_organisation_created_at", "organisation_id", "created_at"),
         Index("ix_inquiries_status_due", "status", "first_response_due_at"),
         Index("ix_inquiries_category_created_at", "category", "created_at"),
+        # the inbox: my overdue first responses, and the unassigned newest first
+        Index("ix_inquiries_assignee_status_due", "assignee_id", "status", "first_response_due_at"),
+        Index("ix_inquiries_assignee_created_at", "assignee_id", "created_at"),
+        # the pipeline's recent outcomes and the retention purge
+        Index("ix_inquiries_status_closed_at", "status", "closed_at"),
     )
 
     @property

@@ -44,20 +44,11 @@ class PipelineFilters:
         return {key: value for key, value in vars(self).items() if value}
 
     def conditions(self):
-        conditions = []
-        if self.assignee == "none":
-            conditions.append(Inquiry.assignee_id.is_(None))
-        elif self.assignee:
-            conditions.append(Inquiry.assignee_id == int(self.assignee))
-        if self.category:
-            conditions.append(Inquiry.category == self.category)
-        if self.year:
-            start = datetime(self.year, 1, 1, tzinfo=UTC)
-            conditions += [
-                Inquiry.created_at >= start,
-                Inquiry.created_at < start.replace(year=self.year + 1),
-            ]
-        return conditions
+        """The same conditions the inquiry list uses for these three filters."""
+        from crm.inquiries.queries import InquiryFilters, filter_conditions
+
+        subset = InquiryFilters(assignee=self.assignee, category=self.category, year=self.year)
+        return filter_conditions(subset, None)
 
 
 def pipeline(filters: PipelineFilters) -> list[dict]:
@@ -69,11 +60,18 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     now = utcnow()
     conditions = filters.conditions()
     recent = Inquiry.closed_at >= now - RECENT_OUTCOMES
-    in_board = Inquiry.status.in_(BOARD_COLUMNS) | (Inquiry.status.in_(OUTCOME_COLUMNS) & recent)
+    # Two counts, each a range on the status index; one OR across them would scan every row.
     totals = dict(
         db.session.execute(
             select(Inquiry.status, func.count())
-            .where(in_board, *conditions)
+            .where(Inquiry.status.in_(BOARD_COLUMNS), *conditions)
+            .group_by(Inquiry.status)
+        ).all()
+    )
+    totals.update(
+        db.session.execute(
+            select(Inquiry.status, func.count())
+            .where(Inquiry.status.in_(OUTCOME_COLUMNS), recent, *conditions)
             .group_by(Inquiry.status)
         ).all()
     )
