@@ -134,11 +134,13 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("gunicorn did not start: " + self.process.stderr.read().decode()[-2000:])
 
-    def worker_rss_kb(self) -> list[int]:
-        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                                  text=True, check=False).stdout.split()  # fmt: skip
+    def worker_pids(self) -> list[str]:
+        return subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                              text=True, check=False).stdout.split()  # fmt: skip
+
+    def worker_rss_kb(self, pids: list[str] | None = None) -> list[int]:
         sizes = []
-        for pid in children:
+        for pid in pids if pids is not None else self.worker_pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
@@ -149,8 +151,12 @@ class Server:
         return sizes
 
     def _watch_memory(self) -> None:
+        # Reading /proc is cheap; spawning pgrep is not, so look the workers up once a second.
+        pids, looked_up = [], 0.0
         while not self._stop.is_set():
-            self.peak_kb = max([self.peak_kb, *self.worker_rss_kb()])
+            if time.monotonic() - looked_up > 1:
+                pids, looked_up = self.worker_pids(), time.monotonic()
+            self.peak_kb = max([self.peak_kb, *self.worker_rss_kb(pids)])
             time.sleep(0.05)
 
     def stop(self) -> None:
