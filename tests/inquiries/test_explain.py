@@ -66,5 +66,5 @@ def test_status_filter_never_scans_the_table(db, many, status):
     text_plan = plan(db, query.limit(51))
     assert "Seq Scan on inquiries" not in text_plan
     assert "Index" in text_plan
-    if status == "on_hold":
-        assert "ix_inquiries_status_created_at" in text_plan
+    if status == "on_hold":  # rare: an index looks the status up (which one is the planner's call)
+        assert "Index Cond: ((status)::text = 'on_hold'::text)" in text_plan
