@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from faker import Faker
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.auth.models import User
@@ -328,10 +328,3 @@ def _email_for(name: str, domain: str | None) -> str:
     local = ".".join(name.lower().split()[:2])
     ascii_local = local.translate(str.maketrans("åäöéü", "aaoeu"))
     return f"{ascii_local}@{domain or 'example.se'}"
-
-
-def organisation_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Organisation)) or 0
-
-
-__all__ = ["DemoData", "organisation_count"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_datetime
+from flask_babel import format_datetime, to_user_timezone
 
 from crm.choices import Category, OrganisationType, Relationship
 from crm.timeutil import utcnow
@@ -56,11 +57,7 @@ def _date(value) -> str:
     """A date (or the date of a moment) in the user's language; cached, as lists repeat them."""
     if not value:
         return ""
-    day = value.date() if hasattr(value, "date") and callable(value.date) else value
-    if hasattr(value, "astimezone"):
-        from flask_babel import to_user_timezone
-
-        day = to_user_timezone(value).date()
+    day = to_user_timezone(value).date() if isinstance(value, datetime) else value
     return _formatted_date(day, str(select_locale()))
 
 

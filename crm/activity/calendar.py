@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from icalendar import Calendar, Event
@@ -15,16 +13,13 @@ from crm.extensions import db
 from crm.inquiries.intake import external_url
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import Status
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+from crm.tokens import hash_token, new_token, plausible
 
 
 def issue_calendar_token(user: User) -> str:
     """A new secret feed address for the user; any earlier one stops working."""
-    token = secrets.token_urlsafe(32)
-    user.calendar_token_hash = _hash(token)
+    token = new_token()
+    user.calendar_token_hash = hash_token(token)
     return token
 
 
@@ -33,9 +28,9 @@ def revoke_calendar_token(user: User) -> None:
 
 
 def user_for_calendar_token(token: str) -> User | None:
-    if not token or len(token) > 100:
+    if not plausible(token):
         return None
-    user = db.session.scalar(select(User).where(User.calendar_token_hash == _hash(token)))
+    user = db.session.scalar(select(User).where(User.calendar_token_hash == hash_token(token)))
     return user if user is not None and user.active else None
 
 

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from crm.activity.models import FollowUp
-from crm.auth.models import User
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.views import safe_next
 from crm.choices import Recurrence
@@ -13,7 +12,7 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries import services
 from crm.inquiries.forms import FollowUpForm, RescheduleForm
-from crm.inquiries.queries import follow_ups_due, staff_candidates
+from crm.inquiries.queries import chosen_user, follow_ups_due, staff_candidates
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/follow-ups")
 
@@ -41,7 +40,7 @@ def index():
         if form.validate_on_submit():
             try:
                 services.add_follow_up(
-                    form.title.data, form.due_on.data, db.session.get(User, int(form.owner.data)),
+                    form.title.data, form.due_on.data, chosen_user(form.owner.data),
                     current_user, recurrence=Recurrence(form.recurrence.data),
                 )  # fmt: skip
                 db.session.commit()

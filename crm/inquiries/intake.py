@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -20,6 +18,7 @@ from crm.partners.models import Organisation
 from crm.partners.services import normalise_name
 from crm.routing.services import decide_assignee
 from crm.timeutil import add_working_days, utcnow
+from crm.tokens import hash_token, new_token, plausible
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 
@@ -67,13 +66,9 @@ def next_reference(year: int) -> str:
     return f"SAM-{year}-{number:04d}"
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def find_by_status_token(token: str) -> Inquiry | None:
     """The inquiry whose private link carries `token`, compared in constant time."""
-    if not token or len(token) > 100:
+    if not plausible(token):
         return None
     wanted = hash_token(token)
     inquiry = db.session.scalar(select(Inquiry).where(Inquiry.status_token_hash == wanted))
@@ -117,7 +112,7 @@ def submit_inquiry(
     now = utcnow()
     # First statement of the transaction, so the counter lock is taken before anything else.
     reference = next_reference(now.year)
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     organisation = match_organisation(data.organisation_number, data.organisation_name, data.email)
     inquiry = Inquiry(
         reference=reference,

@@ -361,6 +361,13 @@ def follow_ups_of(inquiry) -> list[FollowUp]:
     )
 
 
+def chosen_user(value: str):
+    """The user picked in a form's select; the form has already checked it is a candidate."""
+    from crm.auth.models import User
+
+    return db.session.get(User, int(value))
+
+
 def staff_candidates() -> list:
     """People an inquiry or follow-up can be given to."""
     from crm.routing.admin import routing_targets

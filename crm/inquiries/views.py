@@ -7,7 +7,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.activity.models import Note
 from crm.audit.services import audit
-from crm.auth.models import User
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.views import safe_next
 from crm.choices import Channel, Priority, Recurrence
@@ -27,6 +26,7 @@ from crm.inquiries.forms import (
 )
 from crm.inquiries.queries import (
     InquiryFilters,
+    chosen_user,
     follow_ups_of,
     get_inquiry_or_404,
     inbox_for,
@@ -126,10 +126,6 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
     )
 
 
-def chosen_user(field) -> User:
-    return db.session.get(User, int(field.data))
-
-
 def _act(reference: str, form_name: str, form, action, success: str, versioned: bool = True):
     """Validate, check the version the user saw, run the service, commit once, report."""
     inquiry = get_inquiry_or_404(reference)
@@ -191,7 +187,7 @@ def assign(reference: str):
     form = AssignForm(candidates=staff_candidates())
     return _act(
         reference, "assign", form,
-        lambda inq: services.assign(inq, chosen_user(form.assignee), current_user),
+        lambda inq: services.assign(inq, chosen_user(form.assignee.data), current_user),
         _("Ansvarig är ändrad. Den nya ansvariga får ett e-postmeddelande."),
     )  # fmt: skip
 
@@ -251,7 +247,7 @@ def add_follow_up(reference: str):
     return _act(
         reference, "follow_up", form,
         lambda inq: services.add_follow_up(
-            form.title.data, form.due_on.data, db.session.get(User, int(form.owner.data)),
+            form.title.data, form.due_on.data, chosen_user(form.owner.data),
             current_user, inquiry=inq, recurrence=Recurrence(form.recurrence.data),
         ),
         _("Uppföljningen är sparad."), versioned=False,

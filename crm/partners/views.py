@@ -8,14 +8,13 @@ from sqlalchemy import select
 from crm.activity.models import Note
 from crm.activity.services import record_event
 from crm.audit.services import audit
-from crm.auth.models import User
 from crm.auth.permissions import Permission, permission_required
 from crm.choices import Recurrence
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries import services as inquiry_services
 from crm.inquiries.forms import FollowUpForm, NoteForm
-from crm.inquiries.queries import staff_candidates
+from crm.inquiries.queries import chosen_user, staff_candidates
 from crm.partners.forms import ContactForm, MergeForm, OrganisationForm
 from crm.partners.models import Contact, Organisation
 from crm.partners.queries import (
@@ -183,7 +182,7 @@ def add_follow_up(organisation_id: int):
     if form.validate_on_submit():
         try:
             inquiry_services.add_follow_up(
-                form.title.data, form.due_on.data, db.session.get(User, int(form.owner.data)),
+                form.title.data, form.due_on.data, chosen_user(form.owner.data),
                 current_user, organisation=organisation,
                 recurrence=Recurrence(form.recurrence.data),
             )  # fmt: skip

@@ -217,11 +217,13 @@ AGE_BUCKETS = (("0–7", 0, 7), ("8–30", 8, 30), ("31–90", 31, 90), ("> 90",
 def ageing(now=None) -> list[tuple[str, int]]:
     """Open inquiries by days since they arrived, in the buckets people talk about."""
     now = now or utcnow()
+    bounded = AGE_BUCKETS[:-1]  # the last bucket is everything older
     bucket = case(
-        (Inquiry.created_at > now - timedelta(days=8), literal_column("0")),
-        (Inquiry.created_at > now - timedelta(days=31), literal_column("1")),
-        (Inquiry.created_at > now - timedelta(days=91), literal_column("2")),
-        else_=literal_column("3"),
+        *(
+            (Inquiry.created_at > now - timedelta(days=highest + 1), literal_column(str(index)))
+            for index, (_, _, highest) in enumerate(bounded)
+        ),
+        else_=literal_column(str(len(bounded))),
     )
     counts = dict(
         db.session.execute(
