@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, session
-from flask_babel import format_datetime, to_user_timezone
+from flask_babel import format_datetime, get_locale
+from markupsafe import Markup
 
 from crm.choices import Category, OrganisationType, Relationship
 from crm.timeutil import utcnow
@@ -26,6 +28,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.globals["current_locale"] = select_locale
     app.jinja_env.globals["status_label"] = _status_label
+    app.jinja_env.globals["status_badge"] = status_badge
     app.jinja_env.globals["today"] = lambda: utcnow().date()
     app.jinja_env.globals["hours"] = format_hours
     app.jinja_env.globals["category_choices"] = lambda: Category.choices()
@@ -53,12 +56,36 @@ def format_hours(value: float | None) -> str:
     return gettext("%(n)s dagar", n=format_decimal(round(value / 24, 1)))
 
 
+def language() -> str:
+    """The request's language code ("sv" or "en")."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def status_badge(status) -> Markup:
+    """The coloured status label; lists show one per row, so each is built once per language."""
+    return _badge(status, language())
+
+
+@lru_cache(maxsize=64)
+def _badge(status, _language: str) -> Markup:
+    return Markup('<span class="badge status-{}">{}</span>').format(status.value, status.label)
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def _date(value) -> str:
-    """A date (or the date of a moment) in the user's language; cached, as lists repeat them."""
+    """A date (or the date of a moment) in Swedish time and the user's language.
+
+    Lists call this on every row, so it avoids Flask-Babel's per-call look-ups.
+    """
     if not value:
         return ""
-    day = to_user_timezone(value).date() if isinstance(value, datetime) else value
-    return _formatted_date(day, str(select_locale()))
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return _formatted_date(value, language())
 
 
 @lru_cache(maxsize=4096)

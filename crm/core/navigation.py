@@ -55,14 +55,12 @@ def _items() -> list[NavItem]:
 
 
 def _counts() -> dict[str, int]:
-    from crm.inquiries.queries import count_my_follow_ups_due, count_my_new
+    from crm.inquiries.queries import menu_counts
 
     if not current_user.can(Permission.INQUIRY_VIEW):
         return {}
-    return {
-        "inquiries.inbox": count_my_new(current_user),
-        "follow_ups.index": count_my_follow_ups_due(current_user),
-    }
+    new, follow_ups_due = menu_counts(current_user)
+    return {"inquiries.inbox": new, "follow_ups.index": follow_ups_due}
 
 
 def init_app(app: Flask) -> None:

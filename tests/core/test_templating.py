@@ -1,0 +1,46 @@
+"""The fast template helpers list pages use per row give what the slow, general ones give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from flask import url_for
+from flask_babel import force_locale, format_date, to_user_timezone
+
+from crm.i18n import _date, status_badge
+from crm.inquiries.statuses import Status
+from crm.inquiries.views import inquiry_url
+
+
+@pytest.mark.parametrize("reference", ["SAM-2026-0042", "SAM-1999-12345", "a b/ö?&#"])
+def test_inquiry_url_is_what_url_for_builds(app, reference):
+    with app.test_request_context("/inquiries"):
+        assert inquiry_url(reference) == url_for("inquiries.detail", reference=reference)
+        assert inquiry_url("SAM-2026-0001") == url_for("inquiries.detail", reference="SAM-2026-0001")
+
+
+@pytest.mark.parametrize("language", ["sv", "en"])
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # 01:30 in Stockholm, the night clocks change
+        datetime(2026, 12, 31, 23, 30, tzinfo=UTC),  # already the new year in Stockholm
+        datetime(2026, 6, 30, 22, 15, tzinfo=UTC),  # summer time: already 1 July
+    ],
+)
+def test_date_filter_shows_the_swedish_calendar_day(app, language, moment):
+    with app.test_request_context("/"), force_locale(language):
+        expected = format_date(to_user_timezone(moment).date(), "medium")
+        assert _date(moment) == expected
+        assert _date(moment.date()) == format_date(moment.date(), "medium")
+
+
+def test_status_badge_follows_the_language(app):
+    with app.test_request_context("/"):
+        with force_locale("sv"):
+            swedish = status_badge(Status.IN_DIALOGUE)
+        with force_locale("en"):
+            english = status_badge(Status.IN_DIALOGUE)
+    assert swedish == '<span class="badge status-in_dialogue">I dialog</span>'
+    assert english == '<span class="badge status-in_dialogue">In dialogue</span>'
