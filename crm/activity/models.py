@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
@@ -66,7 +66,18 @@ class FollowUp(db.Model):
     inquiry = relationship("Inquiry")
     organisation = relationship("Organisation")
 
-    __table_args__ = (Index("ix_follow_ups_owner_open_due", "owner_id", "completed_at", "due_on"),)
+    # Only open follow-ups are ever listed by owner; the partial index gives them in due order,
+    # so "the first 50" stops after 50 rows instead of sorting all of a busy person's.
+    __table_args__ = (
+        Index(
+            "ix_follow_ups_owner_open_due",
+            "owner_id",
+            "due_on",
+            "id",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+        ),
+    )
 
 
 class TimelineEvent(db.Model):

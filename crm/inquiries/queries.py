@@ -71,6 +71,10 @@ def inbox_for(user) -> dict[str, list[Inquiry]]:
 
 def follow_ups_due(user, until=None, limit: int = INBOX_LIMIT) -> list[FollowUp]:
     """The user's open follow-ups, overdue first; only those due by `until` if given."""
+    return list(db.session.scalars(follow_ups_due_query(user, until, limit)))
+
+
+def follow_ups_due_query(user, until=None, limit: int = INBOX_LIMIT):
     query = (
         select(FollowUp)
         .options(joinedload(FollowUp.inquiry), joinedload(FollowUp.organisation))
@@ -80,7 +84,7 @@ def follow_ups_due(user, until=None, limit: int = INBOX_LIMIT) -> list[FollowUp]
     )
     if until is not None:
         query = query.where(FollowUp.due_on <= until)
-    return list(db.session.scalars(query))
+    return query
 
 
 def _my_new(user):

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, extract, func, literal_column, select
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
+from crm.inquiries.queries import LISTED_COLUMNS
 from crm.inquiries.statuses import OPEN_STATUSES, Status
 from crm.partners.models import Organisation
 from crm.timeutil import utcnow
@@ -18,7 +19,7 @@ from crm.timeutil import utcnow
 BOARD_COLUMNS = (Status.NEW, Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD)
 OUTCOME_COLUMNS = (Status.AGREED, Status.DECLINED)
 RECENT_OUTCOMES = timedelta(days=90)
-CARDS_PER_COLUMN = 30
+CARDS_PER_COLUMN = 15  # the rest are one link away, in the list
 
 
 @dataclass
@@ -80,7 +81,7 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
         query = (
             select(Inquiry)
             .options(
-                defer(Inquiry.message),
+                load_only(*LISTED_COLUMNS, Inquiry.version),
                 joinedload(Inquiry.organisation).load_only(Organisation.name),
                 joinedload(Inquiry.assignee).load_only(User.name),
             )

@@ -68,3 +68,28 @@ def test_status_filter_never_scans_the_table(db, many, status):
     assert "Index" in text_plan
     if status == "on_hold":  # rare: an index looks the status up (which one is the planner's call)
         assert "Index Cond: ((status)::text = 'on_hold'::text)" in text_plan
+
+
+
+def test_inbox_follow_ups_stop_at_the_page_without_sorting(db):
+    """A busy person's first open follow-ups come from the partial index in due order."""
+    from crm.activity.models import FollowUp
+    from crm.inquiries.queries import follow_ups_due_query
+    from tests.factories import OrganisationFactory, UserFactory
+
+    owner, organisation = UserFactory(), OrganisationFactory()
+    db.session.flush()
+    today = utcnow().date()
+    db.session.execute(
+        insert(FollowUp),
+        [
+            {"title": f"Ring {n}", "due_on": today - timedelta(days=n % 400), "owner_id": owner.id,
+             "organisation_id": organisation.id, "recurrence": "none",
+             "completed_at": utcnow() if n % 2 else None}
+            for n in range(5_000)
+        ],
+    )  # fmt: skip
+    db.session.execute(text("ANALYZE follow_ups"))
+    text_plan = plan(db, follow_ups_due_query(owner, until=today))
+    assert "ix_follow_ups_owner_open_due" in text_plan
+    assert "Sort" not in text_plan
