@@ -17,7 +17,8 @@ from crm.inquiries.views import inquiry_url
 def test_inquiry_url_is_what_url_for_builds(app, reference):
     with app.test_request_context("/inquiries"):
         assert inquiry_url(reference) == url_for("inquiries.detail", reference=reference)
-        assert inquiry_url("SAM-2026-0001") == url_for("inquiries.detail", reference="SAM-2026-0001")
+        again = "SAM-2026-0001"  # the second call reuses the prefix the first one built
+        assert inquiry_url(again) == url_for("inquiries.detail", reference=again)
 
 
 @pytest.mark.parametrize("language", ["sv", "en"])

@@ -70,7 +70,6 @@ def test_status_filter_never_scans_the_table(db, many, status):
         assert "Index Cond: ((status)::text = 'on_hold'::text)" in text_plan
 
 
-
 def test_inbox_follow_ups_stop_at_the_page_without_sorting(db):
     """A busy person's first open follow-ups come from the partial index in due order."""
     from crm.activity.models import FollowUp
