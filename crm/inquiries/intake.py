@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
@@ -16,7 +16,7 @@ from crm.inquiries.models import Inquiry, ReferenceCounter
 from crm.mail.services import queue_mail
 from crm.partners.models import Organisation
 from crm.partners.services import normalise_name
-from crm.routing.services import decide_assignee
+from crm.routing.services import choose_assignee
 from crm.timeutil import add_working_days, utcnow
 from crm.tokens import hash_token, new_token, plausible
 
@@ -80,25 +80,36 @@ def find_by_status_token(token: str) -> Inquiry | None:
 def match_organisation(
     organisation_number: str | None, name: str, email: str
 ) -> Organisation | None:
-    """An existing organisation by number, then normalised name, then e-mail domain."""
+    """An existing organisation by number, then normalised name, then e-mail domain.
+
+    One statement fetches the candidates in that order of preference.
+    """
+    domain = email.rpartition("@")[2].lower()
+    by_domain = domain and domain not in PUBLIC_MAIL_DOMAINS
+    name_key = normalise_name(name)
+    conditions = [(1, Organisation.name_key == name_key)]
     if organisation_number:
-        found = db.session.scalar(
-            select(Organisation).where(Organisation.org_number == organisation_number)
-        )
-        if found:
-            return found
-    found = db.session.scalar(
-        select(Organisation).where(Organisation.name_key == normalise_name(name))
-    )
+        conditions.append((0, Organisation.org_number == organisation_number))
+    if by_domain:
+        conditions.append((2, Organisation.email_domain == domain))
+    # One indexed look-up per rule, best first; a third row shows two share the domain.
+    ranked = union_all(
+        *(select(Organisation.id, literal(rank).label("rank")).where(c) for rank, c in conditions)
+    ).subquery()
+    candidates = db.session.scalars(
+        select(Organisation)
+        .join(ranked, ranked.c.id == Organisation.id)
+        .order_by(ranked.c.rank, Organisation.id)
+        .limit(3)
+    ).all()
+    if candidates and organisation_number and candidates[0].org_number == organisation_number:
+        return candidates[0]
+    found = next((o for o in candidates if o.name_key == name_key), None)
     if found:
         return found
-    domain = email.rpartition("@")[2].lower()
-    if domain and domain not in PUBLIC_MAIL_DOMAINS:
-        candidates = db.session.scalars(
-            select(Organisation).where(Organisation.email_domain == domain).limit(2)
-        ).all()
-        if len(candidates) == 1:  # two organisations sharing a domain: let staff decide
-            return candidates[0]
+    same_domain = [o for o in candidates if by_domain and o.email_domain == domain]
+    if len(same_domain) == 1:  # two organisations sharing a domain: let staff decide
+        return same_domain[0]
     return None
 
 
@@ -108,7 +119,10 @@ def submit_inquiry(
     actor=None,
     send_receipt: bool = True,
 ) -> tuple[Inquiry, str]:
-    """Store a new inquiry, route it and queue its e-mails; return it and its status token."""
+    """Store a new inquiry, route it and queue its e-mails; return it and its status token.
+
+    Routed before it is stored, so the row is written once, with its assignee.
+    """
     now = utcnow()
     # First statement of the transaction, so the counter lock is taken before anything else.
     reference = next_reference(now.year)
@@ -138,6 +152,8 @@ def submit_inquiry(
         created_at=now,
     )
     inquiry.regions = data.regions
+    decision, assignee = choose_assignee(inquiry)
+    inquiry.assignee = assignee
     db.session.add(inquiry)
     db.session.flush()
     record_event("created", actor, inquiry=inquiry, channel=channel)
@@ -150,35 +166,28 @@ def submit_inquiry(
             name=organisation.name,
             by="matching",
         )
-    _route(inquiry)
-    if send_receipt:
-        _queue_receipt(inquiry, token)
-    db.session.flush()
-    return inquiry, token
-
-
-def _route(inquiry: Inquiry) -> None:
-    decision = decide_assignee(inquiry)
-    inquiry.assignee_id = decision.user_id
-    db.session.flush()
     record_event(
         "routed",
         None,
         inquiry=inquiry,
         assignee_id=decision.user_id,
-        assignee=inquiry.assignee.name if inquiry.assignee else None,
+        assignee=assignee.name if assignee else None,
         reason=decision.reason,
         rule=decision.rule_name,
     )
-    if inquiry.assignee is not None:
+    if assignee is not None:
         queue_mail(
             "assignee_notice",
-            inquiry.assignee.email,
+            assignee.email,
             "assignee_notice",
             inquiry=inquiry,
-            assignee=inquiry.assignee,
+            assignee=assignee,
             link=external_url("inquiries.detail", reference=inquiry.reference),
         )
+    if send_receipt:
+        _queue_receipt(inquiry, token)
+    db.session.flush()
+    return inquiry, token
 
 
 def _queue_receipt(inquiry: Inquiry, token: str) -> None:

@@ -49,8 +49,9 @@ def inquiry_form():
             log.info("public form: automated submission dropped")
             return _show_receipt(fake=True)
         inquiry, token = submit_inquiry(intake_data(form))
+        reference = inquiry.reference  # read before the commit expires it
         db.session.commit()
-        session["receipt"] = {"reference": inquiry.reference, "token": token}
+        session["receipt"] = {"reference": reference, "token": token}
         return redirect(url_for("public.receipt"))
     form.started.data = form_started_token()
     return render_template("public/form.html", form=form)

@@ -59,9 +59,19 @@ def route_inquiry(
 
 def role_holder(role: Role) -> User | None:
     """The active user holding a council role (the longest-standing one if several do)."""
-    return db.session.scalar(
-        select(User).where(User.role == role, User.active.is_(True)).order_by(User.id).limit(1)
+    return role_holders().get(role)
+
+
+def role_holders() -> dict[Role, User]:
+    """Each council role's active holder (the longest-standing if several), in one statement."""
+    holders: dict[Role, User] = {}
+    council = (Role.SECRETARY_GENERAL, Role.CHAIR)
+    users = db.session.scalars(
+        select(User).where(User.role.in_(council), User.active.is_(True)).order_by(User.id)
     )
+    for user in users:
+        holders.setdefault(Role(user.role), user)
+    return holders
 
 
 def active_rules() -> list[RoutingRule]:
@@ -74,13 +84,16 @@ def active_rules() -> list[RoutingRule]:
     )
 
 
-def decide_assignee(inquiry) -> Decision:
-    """Route with the rules and role holders in the database."""
-    secretary = role_holder(Role.SECRETARY_GENERAL)
-    chair = role_holder(Role.CHAIR)
-    return route_inquiry(
+def choose_assignee(inquiry) -> tuple[Decision, User | None]:
+    """Route with the rules and role holders in the database: the decision and its user."""
+    holders = role_holders()
+    secretary, chair = holders.get(Role.SECRETARY_GENERAL), holders.get(Role.CHAIR)
+    decision = route_inquiry(
         inquiry,
         active_rules(),
         secretary.id if secretary else None,
         chair.id if chair else None,
     )
+    # The holders are still referenced here, so a role holder comes from the identity map.
+    assignee = db.session.get(User, decision.user_id) if decision.user_id else None
+    return decision, assignee

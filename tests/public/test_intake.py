@@ -51,6 +51,29 @@ def test_two_organisations_on_one_domain_are_left_for_staff(app, client, db):
     assert submitted(db).organisation_id is None
 
 
+def test_name_match_wins_over_many_organisations_on_the_domain(app, client, db):
+    """Matching fetches few rows at once: the best match must not fall outside them."""
+    for _ in range(5):
+        OrganisationFactory(email_domain="kommun.se")
+    named = OrganisationFactory(name="Kulturförvaltningen Ås", email_domain="kommun.se")
+    numbered = OrganisationFactory(org_number="212000-1355", email_domain="kommun.se")
+    client.post(
+        "/samverkan",
+        data=form_data(app, organisation_name="Kulturförvaltningen Ås", email="x@kommun.se"),
+    )
+    assert submitted(db).organisation_id == named.id
+    client.post(
+        "/samverkan",
+        data=form_data(
+            app,
+            organisation_name="Kulturförvaltningen Ås",
+            organisation_number="212000-1355",
+            email="y@kommun.se",
+        ),
+    )
+    assert submitted(db).organisation_id == numbered.id
+
+
 def test_submitter_wish_for_the_chair_is_honoured(app, client, db):
     UserFactory(role="secretary_general")
     chair = UserFactory(role="chair")
