@@ -6,7 +6,7 @@ GET /  -> hello world. POST /insert -> one row inserted into the same database, 
 import os
 
 from flask import Flask
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, event, insert
 
 engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True)
 metadata = MetaData()
@@ -15,8 +15,16 @@ rows = Table(
 )
 metadata.create_all(engine)
 if engine.dialect.name == "sqlite":
-    with engine.begin() as connection:
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+    @event.listens_for(engine, "connect")
+    def _same_pragmas_as_the_app(dbapi_connection, _record):
+        # The app commits with WAL and synchronous=NORMAL; the baseline must do the same.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
 
 app = Flask(__name__)
 
