@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from crm.auth.permissions import Permission
+from crm.i18n import language
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +49,20 @@ def nav_items() -> list[NavItem]:
 
 def _items() -> list[NavItem]:
     counts = _counts()
+    labels = _labels(language())
     return [
-        NavItem(url_for(endpoint), str(label), request.endpoint == endpoint, counts.get(endpoint))
-        for endpoint, label, permission in NAV
+        NavItem(
+            url_for(endpoint), labels[endpoint], request.endpoint == endpoint, counts.get(endpoint)
+        )
+        for endpoint, _label, permission in NAV
         if current_user.can(permission)
     ]
+
+
+@lru_cache(maxsize=4)
+def _labels(_language: str) -> dict[str, str]:
+    """The menu in one language, translated once rather than on every page."""
+    return {endpoint: str(label) for endpoint, label, _permission in NAV}
 
 
 def _counts() -> dict[str, int]:

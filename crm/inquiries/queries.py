@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, and_, exists, func, or_, select, text
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
@@ -85,14 +85,6 @@ def follow_ups_due_query(user, until=None, limit: int = INBOX_LIMIT):
     if until is not None:
         query = query.where(FollowUp.due_on <= until)
     return query
-
-
-def _my_new(user):
-    return (
-        select(func.count())
-        .select_from(Inquiry)
-        .where(Inquiry.assignee_id == user.id, Inquiry.status == Status.NEW)
-    )
 
 
 def public_replies(inquiry) -> list[TimelineEvent]:
@@ -393,22 +385,24 @@ def staff_candidates() -> list:
     return routing_targets()
 
 
-def _my_follow_ups_due(user):
-    """Open follow-ups due today or earlier."""
-    return (
-        select(func.count())
-        .select_from(FollowUp)
-        .where(
-            FollowUp.owner_id == user.id,
-            FollowUp.completed_at.is_(None),
-            FollowUp.due_on <= utcnow().date(),
-        )
+# Every staff page shows these two counts; the statement is built once, not per request.
+MENU_COUNTS = select(
+    select(func.count())
+    .select_from(Inquiry)
+    .where(Inquiry.assignee_id == bindparam("user_id"), Inquiry.status == Status.NEW)
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(FollowUp)
+    .where(
+        FollowUp.owner_id == bindparam("user_id"),
+        FollowUp.completed_at.is_(None),
+        FollowUp.due_on <= bindparam("today"),
     )
+    .scalar_subquery(),
+)
 
 
 def menu_counts(user) -> tuple[int, int]:
-    """My new inquiries and my follow-ups due, in one round trip (every staff page shows them)."""
-    row = db.session.execute(
-        select(_my_new(user).scalar_subquery(), _my_follow_ups_due(user).scalar_subquery())
-    ).one()
-    return row[0], row[1]
+    """My new inquiries, and my open follow-ups due today or earlier, in one round trip."""
+    new, due = db.session.execute(MENU_COUNTS, {"user_id": user.id, "today": utcnow().date()}).one()
+    return new, due
