@@ -41,6 +41,8 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SQLALCHEMY_RECORD_QUERIES = False
+        # Set by gunicorn.conf.py: a web worker leaves out what only `flask db` needs.
+        self.WEB_WORKER = _env_bool("SAMVERKA_WEB_WORKER", False)
 
         self.BABEL_DEFAULT_LOCALE = "sv"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"

@@ -2,6 +2,9 @@
 
 import os
 
+# Read by config.py when the app is loaded (preload_app): web workers skip Flask-Migrate.
+os.environ.setdefault("SAMVERKA_WEB_WORKER", "true")
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # behind a TLS-terminating proxy
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))  # one per core on the 2-core host
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

@@ -36,7 +36,7 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from crm import database, i18n, logs, security
     from crm.auth.loader import init_login
-    from crm.extensions import babel, csrf, db, limiter, migrate
+    from crm.extensions import babel, csrf, db, limiter
 
     logs.init_app(app)
     database.check_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -44,9 +44,17 @@ def register_extensions(app: Flask) -> None:
     database.init_engine_events(app)
     import crm.models  # noqa: F401  (every model mapped before Alembic reads the metadata)
 
-    migrate.init_app(
-        app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True
-    )
+    if not app.config["WEB_WORKER"]:
+        # Flask-Migrate brings Alembic and Mako (~10 MB per process); only `flask db` needs them.
+        from flask_migrate import Migrate
+
+        Migrate(
+            app,
+            db,
+            directory=os.path.join(ROOT, "migrations"),
+            render_as_batch=True,
+            compare_type=True,
+        )
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

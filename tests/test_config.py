@@ -52,3 +52,18 @@ def test_bad_numbers_and_unknown_environment_are_refused(monkeypatch):
         ProductionConfig()
     with pytest.raises(ConfigError, match="SAMVERKA_ENV='staging' is unknown"):
         load_config("staging")
+
+
+def test_web_workers_leave_out_migrations_which_the_command_line_keeps(monkeypatch, tmp_path):
+    """gunicorn.conf.py marks web workers; they skip Flask-Migrate (Alembic, ~10 MB each)."""
+    monkeypatch.setenv("SECRET_KEY", "a" * 64)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("SAMVERKA_WEB_WORKER", "")  # recorded, so the teardown removes it again
+    monkeypatch.delenv("SAMVERKA_WEB_WORKER")
+    assert "migrate" in create_app("production").extensions
+    import runpy
+
+    runpy.run_path("gunicorn.conf.py")  # what gunicorn does before it loads the app
+    worker = create_app("production")
+    assert "migrate" not in worker.extensions
+    assert worker.test_client().get("/healthz").status_code in {200, 503}

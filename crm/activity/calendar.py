@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from icalendar import Calendar, Event
 from sqlalchemy import select
 
 from crm.activity.models import FollowUp
@@ -36,6 +35,8 @@ def user_for_calendar_token(token: str) -> User | None:
 
 def calendar_for(user: User, domain: str = "samverka") -> bytes:
     """The user's open follow-ups (all-day) and first-response deadlines as iCalendar."""
+    from icalendar import Calendar, Event  # imported on use: only calendar clients need it
+
     calendar = Calendar()
     calendar.add("prodid", "-//Länsmuseernas samarbetsråd//Samverka//SV")
     calendar.add("version", "2.0")
