@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from crm.auth.passwords import hash_password
 from crm.models import AuditLog, User
@@ -143,3 +144,18 @@ def test_v2_2_1_eleventh_wrong_password_for_one_account_is_throttled(limited_app
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
     assert "För många försök" in login(client, user.email).text
+
+
+def test_v2_4_1_hashes_use_owasp_argon2id_parameters_and_old_ones_are_renewed(
+    app, client, db, monkeypatch
+):
+    """19 MiB, 2 passes, 1 lane; a hash made with argon2-cffi's 64 MiB default is replaced."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setitem(app.config, "ARGON2_PROFILE", "default")
+    assert hash_password(TEST_PASSWORD).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    user = UserFactory(password_hash=PasswordHasher().hash(TEST_PASSWORD))
+    assert "$m=65536," in user.password_hash
+    assert login(client, user.email).status_code == 302
+    stored = db.session.scalar(select(User.password_hash).where(User.id == user.id))
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
