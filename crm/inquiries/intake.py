@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
@@ -52,18 +53,24 @@ class IntakeData:
 
 def next_reference(year: int) -> str:
     """The next `SAM-<year>-<nnnn>`; the counter row stays locked until the transaction ends."""
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = (
+    statement = _counter_upsert(db.engine.dialect.name)
+    number = db.session.execute(statement, {"year": year}).scalar_one()
+    return f"SAM-{year}-{number:04d}"
+
+
+@cache
+def _counter_upsert(dialect_name: str):
+    """Insert the year's counter at 1 or add one to it, returning the number (built once)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
         dialect.insert(ReferenceCounter)
-        .values(year=year, last_number=1)
+        .values(year=bindparam("year"), last_number=1)
         .on_conflict_do_update(
             index_elements=[ReferenceCounter.year],
             set_={"last_number": ReferenceCounter.last_number + 1},
         )
         .returning(ReferenceCounter.last_number)
     )
-    number = db.session.execute(statement).scalar_one()
-    return f"SAM-{year}-{number:04d}"
 
 
 def find_by_status_token(token: str) -> Inquiry | None:
