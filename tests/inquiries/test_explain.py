@@ -92,3 +92,50 @@ def test_inbox_follow_ups_stop_at_the_page_without_sorting(db):
     text_plan = plan(db, follow_ups_due_query(owner, until=today))
     assert "ix_follow_ups_owner_open_due" in text_plan
     assert "Sort" not in text_plan
+
+
+def test_inbox_groups_use_their_indexes(db, many):
+    from crm.inquiries.queries import inbox_queries
+    from tests.factories import UserFactory
+
+    me = UserFactory()
+    db.session.flush()
+    db.session.execute(
+        text("UPDATE inquiries SET assignee_id = :me WHERE id % 20 = 0"), {"me": me.id}
+    )
+    db.session.execute(text("ANALYZE inquiries"))
+    for name, query in inbox_queries(me).items():
+        text_plan = plan(db, query)
+        assert "Seq Scan on inquiries" not in text_plan, (name, text_plan)
+        assert "Index" in text_plan, (name, text_plan)
+
+
+def test_dashboard_period_counts_read_the_created_at_index(db):
+    """A quarter out of several years of inquiries is found by range, not by a full scan."""
+    from sqlalchemy import func, select
+
+    from crm.reports.queries import Period, _in_period
+
+    now = utcnow()
+    rows = [
+        {
+            "reference": f"SAM-2031-{n:05d}", "organisation_name": "F",
+            "organisation_type": "museum", "contact_name": "P", "email": f"p{n}@exempel.se",
+            "category": "research",
+            "subject": "S", "message": "M", "addressee": "no_preference", "status": "closed",
+            "priority": "normal", "channel": "web_form", "version": 1,
+            "created_at": now - timedelta(hours=2 * n), "updated_at": now,
+        }
+        for n in range(20_000)
+    ]  # fmt: skip
+    db.session.execute(insert(Inquiry), rows)
+    db.session.execute(text("ANALYZE inquiries"))
+    quarter = Period(year=now.year, quarter=(now.month - 1) // 3 + 1)
+    text_plan = plan(
+        db,
+        select(Inquiry.category, func.count())
+        .where(_in_period(quarter))
+        .group_by(Inquiry.category),
+    )
+    assert "Seq Scan on inquiries" not in text_plan
+    assert "created_at" in text_plan
