@@ -65,7 +65,7 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     for batch in result.partitions():
         writer.writerows(
             (
-                reference, created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                reference, created_at.astimezone(zone).isoformat(" ", "minutes")[:16],
                 status[state], channel[via], neutralise(organisation_name),
                 organisation_type[kind], neutralise(contact_name), neutralise(email),
                 neutralise(phone), category[about], _region_list(codes, region_names),
