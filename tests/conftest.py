@@ -145,6 +145,18 @@ def count_queries(app):
     return counting
 
 
+@pytest.fixture
+def statements_for(client, count_queries):
+    """The number of SQL statements a GET of `path` runs; the page must answer 200."""
+
+    def measure(path: str) -> int:
+        with count_queries() as counted:
+            assert client.get(path).status_code == 200, path
+        return counted()
+
+    return measure
+
+
 def empty_all_tables() -> None:
     """Remove every row (for tests that must really commit, e.g. concurrency tests)."""
     tables = list(reversed(_db.metadata.sorted_tables))
