@@ -148,8 +148,9 @@ def hours_between(later, earlier):
     return (func.julianday(later) - func.julianday(earlier)) * 24.0
 
 
-def percentile(values_query, fraction: float) -> float | None:
-    """Nearest-rank percentile of a one-column query, with window functions (both databases)."""
+def percentiles(values_query, *fractions: float) -> list[float | None]:
+    """Nearest-rank percentiles of a one-column query, in one pass (window functions, both
+    databases); one value per fraction, None when there are no values."""
     inner = values_query.subquery()
     value = inner.c[0]
     ranked = select(
@@ -158,9 +159,10 @@ def percentile(values_query, fraction: float) -> float | None:
         func.count().over().label("n"),
     ).subquery()
     # nearest rank = ceil(fraction × n), in integer arithmetic that both databases share
-    wanted = (ranked.c.n * round(fraction * 100) + 99) // 100
-    result = db.session.execute(select(ranked.c.v).where(ranked.c.rank == wanted)).scalar()
-    return float(result) if result is not None else None
+    wanted = [(ranked.c.n * round(fraction * 100) + 99) // 100 for fraction in fractions]
+    columns = [func.max(case((ranked.c.rank == rank, ranked.c.v))) for rank in wanted]
+    row = db.session.execute(select(*columns).where(ranked.c.rank.in_(wanted))).one()
+    return [float(found) if found is not None else None for found in row]
 
 
 def dashboard(period: Period) -> dict:
@@ -190,6 +192,7 @@ def dashboard(period: Period) -> dict:
     response_hours = select(hours_between(Inquiry.first_response_at, Inquiry.created_at)).where(
         responded
     )
+    median, p90 = percentiles(response_hours, 0.5, 0.9)
     within = db.session.execute(
         select(
             func.count(),
@@ -204,8 +207,8 @@ def dashboard(period: Period) -> dict:
         "by_category": by(Inquiry.category),
         "by_type": by(Inquiry.organisation_type),
         "by_region": by_region,
-        "median_hours": percentile(response_hours, 0.5),
-        "p90_hours": percentile(response_hours, 0.9),
+        "median_hours": median,
+        "p90_hours": p90,
         "within_target": (within[1] or 0, within[0]),
         "ageing": ageing(),
         "outcomes": outcomes_per_year(),

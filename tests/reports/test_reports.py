@@ -76,6 +76,14 @@ def test_dashboard_for_a_quarter(app, db, year_2025):
     assert figures["median_hours"] == pytest.approx(4, abs=0.01)  # [2, 4, 10, 30] → 2nd
 
 
+def test_a_period_without_responses_has_no_response_times(app, db, year_2025):
+    with app.test_request_context():
+        figures = dashboard(Period(2019))
+    assert figures["total"] == 0
+    assert figures["median_hours"] is None
+    assert figures["p90_hours"] is None
+
+
 def test_outcomes_per_year(db, year_2025):
     assert outcomes_per_year() == [
         (2025, {Status.AGREED: 2, Status.DECLINED: 1, Status.WITHDRAWN: 1})
