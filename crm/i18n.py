@@ -71,11 +71,6 @@ def _badge(status, _language: str) -> Markup:
     return Markup('<span class="badge status-{}">{}</span>').format(status.value, status.label)
 
 
-@lru_cache(maxsize=4)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
 def _date(value) -> str:
     """A date (or the date of a moment) in Swedish time and the user's language.
 
@@ -84,7 +79,7 @@ def _date(value) -> str:
     if not value:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(_zone(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+        value = value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
     return _formatted_date(value, language())
 
 

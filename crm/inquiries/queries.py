@@ -42,9 +42,9 @@ def inbox_for(user) -> dict[str, list[Inquiry]]:
     return groups
 
 
-def inbox_queries(user, now=None) -> dict:
+def inbox_queries(user) -> dict:
     """The inbox's inquiry groups as statements, each served by its own index (migration 0003)."""
-    now = now or utcnow()
+    now = utcnow()
     newest_first = (Inquiry.created_at.desc(), Inquiry.id.desc())
     return {
         "new": _listing()

@@ -41,11 +41,10 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     Plain rows, not ORM objects, labels looked up once and regions aggregated by the
     database: memory stays flat and 100 000 rows take about two seconds. Times are Swedish.
     """
-    labels = {
-        enum: {member.value: member.label for member in enum}
+    status, channel, organisation_type, category = (
+        {member.value: member.label for member in enum}
         for enum in (Status, Channel, OrganisationType, Category)
-    }
-    status, channel, organisation_type, category = labels.values()
+    )
     # Few combinations of regions recur across 100 000 rows: name each combination once.
     region_list = lru_cache(maxsize=2048)(partial(_region_list, names=regions()))
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])

@@ -59,15 +59,14 @@ def route_inquiry(
 
 def role_holder(role: Role) -> User | None:
     """The active user holding a council role (the longest-standing one if several do)."""
-    return role_holders().get(role)
+    return role_holders(role).get(role)
 
 
-def role_holders() -> dict[Role, User]:
-    """Each council role's active holder (the longest-standing if several), in one statement."""
+def role_holders(*roles: Role) -> dict[Role, User]:
+    """Each given role's active holder (the longest-standing if several), in one statement."""
     holders: dict[Role, User] = {}
-    council = (Role.SECRETARY_GENERAL, Role.CHAIR)
     users = db.session.scalars(
-        select(User).where(User.role.in_(council), User.active.is_(True)).order_by(User.id)
+        select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
     )
     for user in users:
         holders.setdefault(Role(user.role), user)
@@ -86,7 +85,7 @@ def active_rules() -> list[RoutingRule]:
 
 def choose_assignee(inquiry) -> tuple[Decision, User | None]:
     """Route with the rules and role holders in the database: the decision and its user."""
-    holders = role_holders()
+    holders = role_holders(Role.SECRETARY_GENERAL, Role.CHAIR)
     secretary, chair = holders.get(Role.SECRETARY_GENERAL), holders.get(Role.CHAIR)
     decision = route_inquiry(
         inquiry,
