@@ -28,6 +28,27 @@ def database_url(tmp_path_factory) -> str:
     return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
+def scratch_database(base_url: str, suffix: str) -> str:
+    """A new, empty PostgreSQL database beside the suite's, named after it so parallel runs
+    against different databases never drop each other's scratch databases."""
+    base = make_url(base_url)
+    name = f"{base.database}_{suffix}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_scratch_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def reset_database(url: str) -> None:
     """Start from an empty database, so the migrations build every table."""
     parsed = make_url(url)

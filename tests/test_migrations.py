@@ -4,11 +4,10 @@ import os
 
 import pytest
 from flask_migrate import check, downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from crm.extensions import db as _db
-from tests.conftest import make_app
+from tests.conftest import drop_scratch_database, make_app, scratch_database
 
 
 @pytest.fixture
@@ -18,15 +17,9 @@ def empty_database_url(tmp_path):
     if not base:
         yield f"sqlite:///{tmp_path}/migrations.sqlite3"
         return
-    name = "samverka_migration_test"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    url = scratch_database(base, "migrations")
+    yield url
+    drop_scratch_database(url)
 
 
 def table_names():

@@ -12,12 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from config import TestConfig
 from crm import create_app
+from tests.conftest import scratch_database
 from tests.smtp import Inbox, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,12 +41,7 @@ def e2e_database_url(tmp_path_factory) -> str:
     base = os.environ.get("DATABASE_URL")
     if not base:
         return "sqlite:///" + str(tmp_path_factory.mktemp("e2e") / "e2e.sqlite3")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS samverka_e2e WITH (FORCE)"))
-        connection.execute(text("CREATE DATABASE samverka_e2e"))
-    admin.dispose()
-    return make_url(base).set(database="samverka_e2e").render_as_string(hide_password=False)
+    return scratch_database(base, "e2e")
 
 
 @pytest.fixture(scope="session")
