@@ -36,6 +36,7 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from crm import database, i18n, logs, security
     from crm.auth.loader import init_login
+    from crm.core import templating
     from crm.extensions import babel, csrf, db, limiter
 
     logs.init_app(app)
@@ -59,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
+    templating.init_app(app)
     init_login(app)
     security.init_app(app)
 

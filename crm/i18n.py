@@ -21,12 +21,18 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def other_language() -> str:
+    """The language the header's switch offers."""
+    return "en" if select_locale() == "sv" else "sv"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = lambda value: (
         format_datetime(value, "short") if value else ""
     )
     app.jinja_env.globals["current_locale"] = select_locale
+    app.jinja_env.globals["other_language"] = other_language
     app.jinja_env.globals["status_label"] = _status_label
     app.jinja_env.globals["status_badge"] = status_badge
     app.jinja_env.globals["today"] = lambda: utcnow().date()

@@ -3,6 +3,7 @@
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.audit.models import AuditLog
 from crm.auth.models import User
+from crm.core.idempotency import FormSubmission
 from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.partners.models import Contact, Organisation
@@ -12,6 +13,7 @@ __all__ = [
     "AuditLog",
     "Contact",
     "FollowUp",
+    "FormSubmission",
     "Inquiry",
     "InquiryRegion",
     "Note",

@@ -8,6 +8,7 @@ from crm.activity.models import FollowUp
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.views import safe_next
 from crm.choices import Recurrence
+from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries import services
@@ -24,12 +25,13 @@ def get_follow_up_or_404(follow_up_id: int) -> FollowUp:
     return follow_up
 
 
-def _back():
-    return redirect(safe_next(request.form.get("next")) or url_for("follow_ups.index"))
+def _back_to() -> str:
+    return safe_next(request.form.get("next")) or url_for("follow_ups.index")
 
 
 @bp.route("", methods=["GET", "POST"])
 @permission_required(Permission.INQUIRY_VIEW)
+@once()
 def index():
     candidates = staff_candidates()
     form = FollowUpForm(data={"owner": str(current_user.id)}, candidates=candidates)
@@ -43,6 +45,7 @@ def index():
                     form.title.data, form.due_on.data, chosen_user(form.owner.data),
                     current_user, recurrence=Recurrence(form.recurrence.data),
                 )  # fmt: skip
+                remember_result(url_for("follow_ups.index"))
                 db.session.commit()
                 flash(_("Uppföljningen är sparad."), "success")
                 return redirect(url_for("follow_ups.index"))
@@ -64,29 +67,34 @@ def index():
 
 @bp.post("/<int:follow_up_id>/done")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def complete(follow_up_id: int):
     following = services.complete_follow_up(get_follow_up_or_404(follow_up_id), current_user)
+    remember_result(_back_to())
+    next_due = following.due_on.isoformat() if following is not None else None
     db.session.commit()
-    if following is not None:
-        flash(_("Klart. Nästa gång är %(date)s.", date=following.due_on.isoformat()), "success")
+    if next_due is not None:
+        flash(_("Klart. Nästa gång är %(date)s.", date=next_due), "success")
     else:
         flash(_("Uppföljningen är klar."), "success")
-    return _back()
+    return redirect(_back_to())
 
 
 @bp.post("/<int:follow_up_id>/reschedule")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def reschedule(follow_up_id: int):
     follow_up = get_follow_up_or_404(follow_up_id)
     form = RescheduleForm()
     if not form.validate_on_submit():
         flash(_("Ange ett datum som ÅÅÅÅ-MM-DD."), "error")
-        return _back()
+        return redirect(_back_to())
     try:
         services.reschedule_follow_up(follow_up, form.due_on.data, current_user)
+        remember_result(_back_to())
         db.session.commit()
         flash(_("Nytt datum: %(date)s.", date=form.due_on.data.isoformat()), "success")
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")
-    return _back()
+    return redirect(_back_to())

@@ -21,6 +21,10 @@ ERRORS = {
     403: (_l("Åtkomst nekad"), _l("Du har inte behörighet att se den här sidan.")),
     404: (_l("Sidan finns inte"), _l("Vi hittar inte sidan du söker. Kontrollera adressen.")),
     405: (_l("Metoden är inte tillåten"), _l("Sidan kan inte användas på det sättet.")),
+    409: (
+        _l("Redan skickat"),
+        _l("Formuläret har redan skickats. Gå tillbaka, ladda om sidan och se efter."),
+    ),
     413: (
         _l("För mycket data"),
         _l("Det du skickade var för stort. Korta texten och försök igen."),
@@ -47,6 +51,8 @@ def render_error(code: int, error_id: str | None = None):
 
 
 def handle_http_exception(exc: HTTPException):
+    if exc.response is not None:  # the raiser built the answer itself (e.g. a rate limit's form)
+        return exc.response
     if exc.code not in ERRORS:
         return exc
     if exc.code == 403:

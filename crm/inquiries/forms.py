@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,11 +16,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from crm.choices import Channel, Priority, Recurrence
+from crm.core.idempotency import OnceForm
 from crm.public.forms import InquiryFields, options
 from crm.validation import clean_line, clean_text
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(OnceForm):
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
 
 
@@ -81,7 +81,7 @@ class ConflictForm(VersionedForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(OnceForm):
     body = TextAreaField(
         _l("Intern anteckning"),
         filters=[clean_text],
@@ -90,7 +90,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(OnceForm):
     body = TextAreaField(
         _l("Svar till avsändaren"),
         filters=[clean_text],
@@ -99,7 +99,7 @@ class ReplyForm(FlaskForm):
     )
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(OnceForm):
     title = StringField(
         _l("Vad ska göras?"),
         filters=[clean_line],
@@ -133,7 +133,7 @@ class FollowUpForm(FlaskForm):
             raise ValidationError(_l("Välj ett av alternativen."))
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(OnceForm):
     due_on = DateField(
         _l("Nytt datum"), validators=[InputRequired(_l("Ange ett datum som ÅÅÅÅ-MM-DD."))]
     )

@@ -73,6 +73,15 @@ def _counter_upsert(dialect_name: str):
     )
 
 
+def plausible_reference(year: int | None = None) -> str:
+    """What the next reference will look like, without taking it (the honeypot's receipt)."""
+    year = year or utcnow().year
+    last = db.session.scalar(
+        select(ReferenceCounter.last_number).where(ReferenceCounter.year == year)
+    )
+    return f"SAM-{year}-{(last or 0) + 1:04d}"
+
+
 def find_by_status_token(token: str) -> Inquiry | None:
     """The inquiry whose private link carries `token`, compared in constant time."""
     if not plausible(token):
@@ -125,15 +134,17 @@ def submit_inquiry(
     channel: Channel = Channel.WEB_FORM,
     actor=None,
     send_receipt: bool = True,
+    status_token: str | None = None,
 ) -> tuple[Inquiry, str]:
     """Store a new inquiry, route it and queue its e-mails; return it and its status token.
 
     Routed before it is stored, so the row is written once, with its assignee.
     """
     now = utcnow()
-    # First statement of the transaction, so the counter lock is taken before anything else.
+    # The counter lock is the first lock the inquiry's own work takes (only the submission's
+    # one-time id comes before it), so two submissions never wait on each other in turn.
     reference = next_reference(now.year)
-    token = new_token()
+    token = status_token or new_token()
     organisation = match_organisation(data.organisation_number, data.organisation_name, data.email)
     inquiry = Inquiry(
         reference=reference,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.activity.services import record_event
@@ -249,9 +250,21 @@ def publish_reply(inquiry: Inquiry, body: str, actor) -> None:
 
 
 def _first_response(inquiry: Inquiry, actor) -> None:
-    """Any staff action on a new inquiry counts as the first response."""
-    if actor is not None and inquiry.first_response_at is None:
-        inquiry.first_response_at = utcnow()
+    """Any staff action on a new inquiry counts as the first response.
+
+    Stamped with a guarded UPDATE that leaves the version alone: it is not an edit anyone
+    could overwrite, so two people writing at once must not turn it into a conflict.
+    """
+    if actor is None or inquiry.first_response_at is not None:
+        return
+    now = utcnow()
+    db.session.execute(
+        update(Inquiry)
+        .where(Inquiry.id == inquiry.id, Inquiry.first_response_at.is_(None))
+        .values(first_response_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(inquiry, "first_response_at", now)
 
 
 def link_organisation(inquiry: Inquiry, organisation, actor) -> None:

@@ -12,6 +12,7 @@ from crm.audit.services import audit
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.views import safe_next
 from crm.choices import Channel, Priority, Recurrence
+from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError, StaleObject
 from crm.extensions import db
 from crm.inquiries import services
@@ -83,16 +84,20 @@ def index():
 
 @bp.route("/inquiries/new", methods=["GET", "POST"])
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def new():
     form = LogInquiryForm()
     if form.validate_on_submit():
         inquiry, _token = services.log_inquiry(
             intake_data(form), Channel(form.channel.data), current_user, form.send_receipt.data
         )
+        reference = inquiry.reference
+        remember_result(url_for("inquiries.detail", reference=reference))
         db.session.commit()
-        flash(_("Förfrågan %(ref)s är registrerad.", ref=inquiry.reference), "success")
-        return redirect(url_for("inquiries.detail", reference=inquiry.reference))
-    return render_template("inquiries/new.html", form=form)
+        flash(_("Förfrågan %(ref)s är registrerad.", ref=reference), "success")
+        return redirect(url_for("inquiries.detail", reference=reference))
+    status = 422 if form.is_submitted() else 200
+    return render_template("inquiries/new.html", form=form), status
 
 
 @bp.get("/inquiries/<reference>")
@@ -109,19 +114,24 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
     """The detail page; `forms` carries a form with errors back to where it was filled in."""
     candidates = staff_candidates()
     version = {"version": inquiry.version}
+    # formdata=None: on a POST, Flask-WTF would otherwise fill every form from the posted one.
     defaults = {
-        "status": StatusForm(data=version, allowed=allowed_next(inquiry.status)),
-        "priority": PriorityForm(data={**version, "priority": inquiry.priority.value}),
-        "assign": AssignForm(
-            data={**version, "assignee": str(inquiry.assignee_id or "")}, candidates=candidates
+        "status": StatusForm(formdata=None, data=version, allowed=allowed_next(inquiry.status)),
+        "priority": PriorityForm(
+            formdata=None, data={**version, "priority": inquiry.priority.value}
         ),
-        "conflict": ConflictForm(data=version),
+        "assign": AssignForm(
+            formdata=None,
+            data={**version, "assignee": str(inquiry.assignee_id or "")},
+            candidates=candidates,
+        ),
+        "conflict": ConflictForm(formdata=None, data=version),
         "note": NoteForm(formdata=None),
         "reply": ReplyForm(formdata=None),
         "follow_up": FollowUpForm(
             formdata=None, data={"owner": str(current_user.id)}, candidates=candidates
         ),
-        "organisation": OrganisationLinkForm(data=version),
+        "organisation": OrganisationLinkForm(formdata=None, data=version),
     }
     defaults.update(forms or {})
     return (
@@ -143,39 +153,50 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
 
 
 def _act(reference: str, form_name: str, form, action, success: str, versioned: bool = True):
-    """Validate, check the version the user saw, run the service, commit once, report."""
+    """Validate, check the version the user saw, run the service, commit once, report.
+
+    Whatever goes wrong, the person gets their form back as they filled it in.
+    """
     inquiry = get_inquiry_or_404(reference)
     if not form.validate_on_submit():
         return render_detail(inquiry, {form_name: form}, 422)
+    target = safe_next(request.form.get("next")) or url_for("inquiries.detail", reference=reference)
     try:
         if versioned:
             services.check_version(inquiry, form.version.data)
         action(inquiry)
+        remember_result(target)
         db.session.commit()
-    except StaleDataError:
+    except (StaleObject, StaleDataError):
         db.session.rollback()
-        flash(services.stale_message(), "error")
-        return redirect(url_for("inquiries.detail", reference=reference))
-    except StaleObject as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return render_detail(get_inquiry_or_404(reference), status_code=409)
+        return _conflict(reference, form_name, form)
     except DomainError as exc:
         db.session.rollback()
         inquiry = get_inquiry_or_404(reference)
-        target = getattr(form, exc.field, None) if exc.field else None
-        if target is not None:
-            target.errors = [*target.errors, exc.message]
+        target_field = getattr(form, exc.field, None) if exc.field else None
+        if target_field is not None:
+            target_field.errors = [*target_field.errors, exc.message]
             return render_detail(inquiry, {form_name: form}, 422)
         flash(str(exc), "error")
         return redirect(url_for("inquiries.detail", reference=reference))
     flash(success, "success")
-    back = safe_next(request.form.get("next"))
-    return redirect(back or url_for("inquiries.detail", reference=reference))
+    return redirect(target)
+
+
+def _conflict(reference: str, form_name: str, form):
+    """Someone else saved first: show what they did, and this person's form as they left it."""
+    inquiry = get_inquiry_or_404(reference)
+    if "version" in form:
+        # Sending it again now is a decision made with the new state in view.
+        form.version.data = inquiry.version
+        form.version.raw_data = [str(inquiry.version)]
+    flash(services.stale_message(), "error")
+    return render_detail(inquiry, {form_name: form}, 409)
 
 
 @bp.post("/inquiries/<reference>/status")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def change_status(reference: str):
     inquiry = get_inquiry_or_404(reference)
     form = StatusForm(allowed=allowed_next(inquiry.status))
@@ -188,6 +209,7 @@ def change_status(reference: str):
 
 @bp.post("/inquiries/<reference>/priority")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def set_priority(reference: str):
     form = PriorityForm()
     return _act(
@@ -199,6 +221,7 @@ def set_priority(reference: str):
 
 @bp.post("/inquiries/<reference>/assign")
 @permission_required(Permission.INQUIRY_ASSIGN)
+@once()
 def assign(reference: str):
     form = AssignForm(candidates=staff_candidates())
     return _act(
@@ -210,6 +233,7 @@ def assign(reference: str):
 
 @bp.post("/inquiries/<reference>/conflict")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def declare_conflict(reference: str):
     form = ConflictForm()
     return _act(
@@ -221,6 +245,7 @@ def declare_conflict(reference: str):
 
 @bp.post("/inquiries/<reference>/notes")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def add_note(reference: str):
     form = NoteForm()
     return _act(
@@ -232,6 +257,7 @@ def add_note(reference: str):
 
 @bp.post("/inquiries/<reference>/notes/<int:note_id>")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def edit_note(reference: str, note_id: int):
     form = NoteForm()
     inquiry = get_inquiry_or_404(reference)
@@ -247,6 +273,7 @@ def edit_note(reference: str, note_id: int):
 
 @bp.post("/inquiries/<reference>/reply")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def reply(reference: str):
     form = ReplyForm()
     return _act(
@@ -258,6 +285,7 @@ def reply(reference: str):
 
 @bp.post("/inquiries/<reference>/follow-ups")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def add_follow_up(reference: str):
     form = FollowUpForm(candidates=staff_candidates())
     return _act(
@@ -272,6 +300,7 @@ def add_follow_up(reference: str):
 
 @bp.post("/inquiries/<reference>/organisation")
 @permission_required(Permission.INQUIRY_EDIT)
+@once()
 def link_organisation(reference: str):
     form = OrganisationLinkForm()
 

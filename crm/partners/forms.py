@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm.choices import OrganisationType, Relationship
+from crm.core.idempotency import OnceForm
 from crm.public.forms import options, validate_org_number, validate_phone
 from crm.regions import regions
 from crm.validation import clean_line, clean_text, normalise_email
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(OnceForm):
     name = StringField(
         _l("Namn"), filters=[clean_line],
         validators=[DataRequired(_l("Ange organisationens namn.")), Length(max=200)],
@@ -68,7 +68,7 @@ class OrganisationForm(FlaskForm):
         field.data = domain or None
 
 
-class ContactForm(FlaskForm):
+class ContactForm(OnceForm):
     name = StringField(
         _l("Namn"), filters=[clean_line],
         validators=[DataRequired(_l("Ange kontaktpersonens namn.")), Length(max=200)],
@@ -91,7 +91,7 @@ class ContactForm(FlaskForm):
             ) from None
 
 
-class MergeForm(FlaskForm):
+class MergeForm(OnceForm):
     duplicate = StringField(
         _l("Dubblett att slå ihop hit"), filters=[clean_line],
         validators=[DataRequired(_l("Skriv dubblettens namn.")), Length(max=200)],

@@ -10,6 +10,7 @@ from crm.activity.services import record_event
 from crm.audit.services import audit
 from crm.auth.permissions import Permission, permission_required
 from crm.choices import Recurrence
+from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries import services as inquiry_services
@@ -68,12 +69,14 @@ def render_record(organisation, forms: dict | None = None, status: int = 200):
 
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def new():
     return _edit(None)
 
 
 @bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def edit(organisation_id: int):
     return _edit(get_organisation_or_404(organisation_id))
 
@@ -87,18 +90,23 @@ def _edit(organisation):
     if form.validate_on_submit():
         try:
             saved = save_organisation(organisation, form.data, current_user)
+            target = url_for("partners.detail", organisation_id=saved.id)
+            remember_result(target)
+            name = saved.name
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            flash(_("%(name)s är sparad.", name=saved.name), "success")
-            return redirect(url_for("partners.detail", organisation_id=saved.id))
-    return render_template("partners/form.html", form=form, organisation=organisation)
+            flash(_("%(name)s är sparad.", name=name), "success")
+            return redirect(target)
+    status = 422 if form.is_submitted() else 200
+    return render_template("partners/form.html", form=form, organisation=organisation), status
 
 
 @bp.post("/<int:organisation_id>/contacts")
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def add_contact(organisation_id: int):
     organisation = get_organisation_or_404(organisation_id)
     form = ContactForm()
@@ -110,9 +118,16 @@ def add_contact(organisation_id: int):
     db.session.flush()
     record_event("contact_added", current_user, organisation=organisation, name=contact.name)
     audit("contact_added", current_user, contact)
+    return _done(organisation, _("Kontakten är sparad."))
+
+
+def _done(organisation, message: str):
+    """Commit the change, remember where it led, and go back to the organisation."""
+    target = url_for("partners.detail", organisation_id=organisation.id)
+    remember_result(target)
     db.session.commit()
-    flash(_("Kontakten är sparad."), "success")
-    return redirect(url_for("partners.detail", organisation_id=organisation.id))
+    flash(message, "success")
+    return redirect(target)
 
 
 def _fill_contact(contact: Contact, form: ContactForm) -> None:
@@ -131,6 +146,7 @@ def _contact_or_404(organisation, contact_id: int) -> Contact:
 
 @bp.post("/<int:organisation_id>/contacts/<int:contact_id>")
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def edit_contact(organisation_id: int, contact_id: int):
     organisation = get_organisation_or_404(organisation_id)
     contact = _contact_or_404(organisation, contact_id)
@@ -139,26 +155,24 @@ def edit_contact(organisation_id: int, contact_id: int):
         return render_record(organisation, {"contact": form}, 422)
     _fill_contact(contact, form)
     audit("contact_updated", current_user, contact)
-    db.session.commit()
-    flash(_("Kontakten är ändrad."), "success")
-    return redirect(url_for("partners.detail", organisation_id=organisation.id))
+    return _done(organisation, _("Kontakten är ändrad."))
 
 
 @bp.post("/<int:organisation_id>/contacts/<int:contact_id>/delete")
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def delete_contact(organisation_id: int, contact_id: int):
     organisation = get_organisation_or_404(organisation_id)
     contact = _contact_or_404(organisation, contact_id)
     record_event("contact_removed", current_user, organisation=organisation, name=contact.name)
     audit("contact_removed", current_user, contact)
     db.session.delete(contact)
-    db.session.commit()
-    flash(_("Kontakten är borttagen."), "success")
-    return redirect(url_for("partners.detail", organisation_id=organisation.id))
+    return _done(organisation, _("Kontakten är borttagen."))
 
 
 @bp.post("/<int:organisation_id>/notes")
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def add_note(organisation_id: int):
     organisation = get_organisation_or_404(organisation_id)
     form = NoteForm()
@@ -169,13 +183,12 @@ def add_note(organisation_id: int):
     db.session.flush()
     record_event("note_added", current_user, organisation=organisation, note_id=note.id)
     audit("note_added", current_user, note, organisation_id=organisation.id)
-    db.session.commit()
-    flash(_("Anteckningen är sparad."), "success")
-    return redirect(url_for("partners.detail", organisation_id=organisation.id))
+    return _done(organisation, _("Anteckningen är sparad."))
 
 
 @bp.post("/<int:organisation_id>/follow-ups")
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def add_follow_up(organisation_id: int):
     organisation = get_organisation_or_404(organisation_id)
     form = FollowUpForm(candidates=staff_candidates())
@@ -186,9 +199,7 @@ def add_follow_up(organisation_id: int):
                 current_user, organisation=organisation,
                 recurrence=Recurrence(form.recurrence.data),
             )  # fmt: skip
-            db.session.commit()
-            flash(_("Uppföljningen är sparad."), "success")
-            return redirect(url_for("partners.detail", organisation_id=organisation.id))
+            return _done(organisation, _("Uppföljningen är sparad."))
         except DomainError as exc:
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
@@ -197,6 +208,7 @@ def add_follow_up(organisation_id: int):
 
 @bp.route("/<int:organisation_id>/merge", methods=["GET", "POST"])
 @permission_required(Permission.ORGANISATION_EDIT)
+@once()
 def merge(organisation_id: int):
     survivor = get_organisation_or_404(organisation_id)
     form = MergeForm()
@@ -211,6 +223,7 @@ def merge(organisation_id: int):
                 )
             name = duplicate.name
             merge_organisations(survivor, duplicate, current_user)
+            remember_result(url_for("partners.detail", organisation_id=survivor.id))
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
@@ -221,4 +234,5 @@ def merge(organisation_id: int):
             )
             flash(message, "success")
             return redirect(url_for("partners.detail", organisation_id=survivor.id))
-    return render_template("partners/merge.html", form=form, organisation=survivor)
+    status = 422 if form.is_submitted() else 200
+    return render_template("partners/merge.html", form=form, organisation=survivor), status

@@ -6,7 +6,6 @@ import re
 
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.core.idempotency import OnceForm
 from crm.regions import regions
 from crm.validation import clean_line, clean_text, normalise_email, normalise_org_number
 
@@ -67,7 +67,7 @@ def validate_phone(form, field):
         raise ValidationError(_l("Ange ett telefonnummer med siffror, till exempel 070-123 45 67."))
 
 
-class InquiryFields(FlaskForm):
+class InquiryFields(OnceForm):
     """Fields shared by the public form and staff's 'log an inquiry' form."""
 
     organisation_name = StringField(
@@ -189,5 +189,5 @@ class PublicInquiryForm(InquiryFields):
     started = HiddenField()
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(OnceForm):
     pass

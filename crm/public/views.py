@@ -1,35 +1,41 @@
 from __future__ import annotations
 
 import logging
-import secrets
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
+    make_response,
     redirect,
     render_template,
+    request,
     session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.core.idempotency import FIELD, once, remember_result
 from crm.errors import InvalidTransition
 from crm.extensions import db, limiter
 from crm.inquiries.intake import (
     PRIVACY_NOTICE_VERSION,
     IntakeData,
     find_by_status_token,
+    plausible_reference,
     submit_inquiry,
 )
 from crm.inquiries.services import withdraw_by_submitter
 from crm.inquiries.statuses import WITHDRAWABLE_STATUSES, explain
 from crm.public.forms import PublicInquiryForm, WithdrawForm
-from crm.public.spam import form_started_token, looks_automated
+from crm.public.spam import Verdict, judge, keep_or_restart
 from crm.regions import region_name
 from crm.security import keep_private
+from crm.tokens import derived_token, new_token
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
@@ -40,21 +46,87 @@ def _public_form_limits() -> str:
     return current_app.config["PUBLIC_FORM_RATE_LIMITS"]
 
 
-@bp.route("/samverkan", methods=["GET", "POST"])
-@limiter.limit(_public_form_limits, methods=["POST"])
-def inquiry_form():
+def _languages() -> tuple[str, ...]:
+    return current_app.config["LANGUAGES"]
+
+
+def _counts_against_limit(_response) -> bool:
+    """Only stored submissions (and what a bot must take for one) use up the per-IP limit."""
+    return g.get("public_form_counted", False)
+
+
+def _limit_reached(_limit):
+    """The limit is hit: give the form back with what was typed, never a bare error page."""
     form = PublicInquiryForm()
-    if form.validate_on_submit():
-        if looks_automated(form.website.data, form.started.data):
-            log.info("public form: automated submission dropped")
-            return _show_receipt(fake=True)
-        inquiry, token = submit_inquiry(intake_data(form))
-        reference = inquiry.reference  # read before the commit expires it
-        db.session.commit()
-        session["receipt"] = {"reference": reference, "token": token}
+    form.started.data = keep_or_restart(form.started.data)
+    message = _(
+        "Du har skickat många förfrågningar på kort tid. Det du skrev finns kvar nedan: "
+        "vänta en stund och skicka igen."
+    )
+    return make_response(render_template("public/form.html", form=form, notice=message), 429)
+
+
+def _receipt_again(earlier):
+    """A repeat of a stored submission shows the same receipt, status link included."""
+    _keep_receipt(earlier.result["reference"], _status_token(request.form.get(FIELD)))
+    return redirect(url_for("public.receipt"))
+
+
+@bp.route("/samverkan", methods=["GET", "POST"])
+@limiter.limit(
+    _public_form_limits,
+    methods=["POST"],
+    deduct_when=_counts_against_limit,
+    on_breach=_limit_reached,
+)
+@once(on_repeat=_receipt_again)
+def inquiry_form():
+    if request.method == "POST" and request.form.get("switch_language") in _languages():
+        session["lang"] = request.form["switch_language"]
+        refresh()  # labels and choices are built below, in the new language
+        return _show_form(PublicInquiryForm(), status=200, keep_errors=False)
+    form = PublicInquiryForm()
+    if not form.validate_on_submit():
+        return _show_form(form, status=422 if request.method == "POST" else 200)
+    verdict = judge(form.website.data, form.started.data)
+    if verdict is Verdict.HONEYPOT:
+        log.info("public form: honeypot submission answered with a receipt, nothing stored")
+        g.public_form_counted = True
+        _keep_receipt(plausible_reference(), new_token())
         return redirect(url_for("public.receipt"))
-    form.started.data = form_started_token()
-    return render_template("public/form.html", form=form)
+    if verdict is Verdict.TOO_FAST:
+        log.info("public form: sent faster than a person fills it in; shown again")
+        notice = _("Kontrollera dina uppgifter och skicka förfrågan igen.")
+        return _show_form(form, status=422, notice=notice)
+    token = _status_token(form.submission_id.data)
+    inquiry, token = submit_inquiry(intake_data(form), status_token=token)
+    reference = inquiry.reference  # read before the commit expires it
+    remember_result(url_for("public.receipt"), reference=reference)
+    db.session.commit()
+    g.public_form_counted = True
+    _keep_receipt(reference, token)
+    return redirect(url_for("public.receipt"))
+
+
+def _show_form(form, status: int, notice: str | None = None, keep_errors: bool = True):
+    # The timer runs from the form's first display, across every re-display.
+    form.started.data = keep_or_restart(form.started.data)
+    if not keep_errors:
+        for field in form:
+            field.errors = []
+    return render_template("public/form.html", form=form, notice=notice), status
+
+
+def _status_token(submission_id: str | None) -> str | None:
+    """The status link's token, derived from the form's one-time id so a repeat shows the
+    same link (None without an id: the token is then random)."""
+    if not submission_id:
+        return None
+    return derived_token(current_app.config["SECRET_KEY"], "status-link", submission_id)
+
+
+def _keep_receipt(reference: str, token: str) -> None:
+    session["receipt"] = {"reference": reference, "token": token}
 
 
 def intake_data(form) -> IntakeData:
@@ -76,21 +148,14 @@ def intake_data(form) -> IntakeData:
 
 @bp.get("/samverkan/tack")
 def receipt():
-    if "receipt" not in session:
+    stored = session.get("receipt")
+    if not stored:
         return redirect(url_for("public.inquiry_form"))
-    return _show_receipt()
-
-
-def _show_receipt(fake: bool = False):
-    if fake:
-        # Looks like a receipt so that a bot learns nothing; nothing was stored.
-        reference = f"SAM-{secrets.randbelow(9000) + 1000}"
-        status_link = None
-    else:
-        stored = session["receipt"]
-        reference = stored["reference"]
-        status_link = url_for("public.status", token=stored["token"], _external=True)
-    return render_template("public/receipt.html", reference=reference, status_link=status_link)
+    return render_template(
+        "public/receipt.html",
+        reference=stored["reference"],
+        status_link=url_for("public.status", token=stored["token"], _external=True),
+    )
 
 
 def _inquiry_for_token(token: str):
@@ -118,12 +183,14 @@ def status(token: str):
 
 
 @bp.route("/samverkan/status/<token>/aterkalla", methods=["GET", "POST"])
+@once()
 def withdraw(token: str):
     inquiry = _inquiry_for_token(token)
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
             withdraw_by_submitter(inquiry)
+            remember_result(url_for("public.status", token=token))
             db.session.commit()
             flash(_("Din förfrågan är återkallad."), "success")
         except InvalidTransition:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.core.idempotency import OnceForm
 from crm.public.forms import options
 from crm.validation import clean_line
 
@@ -16,7 +16,7 @@ def _optional_choices(enum_cls):
     return options([ANY, *enum_cls.choices()])
 
 
-class RoutingRuleForm(FlaskForm):
+class RoutingRuleForm(OnceForm):
     name = StringField(
         _l("Namn på regeln"),
         filters=[clean_line],

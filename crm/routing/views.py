@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from crm.auth.permissions import Permission, permission_required
+from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.routing.admin import delete_rule, move_rule, routing_targets, save_rule
@@ -36,12 +37,14 @@ def rules():
 
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required(Permission.ROUTING_MANAGE)
+@once()
 def new():
     return _edit(None)
 
 
 @bp.route("/<int:rule_id>", methods=["GET", "POST"])
 @permission_required(Permission.ROUTING_MANAGE)
+@once()
 def edit(rule_id: int):
     return _edit(get_rule_or_404(rule_id))
 
@@ -58,27 +61,33 @@ def _edit(rule: RoutingRule | None):
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
+            remember_result(url_for("routing.rules"))
             db.session.commit()
             flash(_("Regeln är sparad."), "success")
             return redirect(url_for("routing.rules"))
-    return render_template("routing/form.html", form=form, rule=rule)
+    status = 422 if form.is_submitted() else 200
+    return render_template("routing/form.html", form=form, rule=rule), status
 
 
 @bp.post("/<int:rule_id>/move")
 @permission_required(Permission.ROUTING_MANAGE)
+@once()
 def move(rule_id: int):
     direction = request.form.get("direction")
     if direction not in {"up", "down"}:
         abort(400)
     move_rule(get_rule_or_404(rule_id), direction, current_user)
+    remember_result(url_for("routing.rules"))
     db.session.commit()
     return redirect(url_for("routing.rules"))
 
 
 @bp.post("/<int:rule_id>/delete")
 @permission_required(Permission.ROUTING_MANAGE)
+@once()
 def delete(rule_id: int):
     delete_rule(get_rule_or_404(rule_id), current_user)
+    remember_result(url_for("routing.rules"))
     db.session.commit()
     flash(_("Regeln är borttagen."), "success")
     return redirect(url_for("routing.rules"))

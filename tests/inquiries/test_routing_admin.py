@@ -67,7 +67,7 @@ def test_rule_validation_errors(client, db, login_as):
     ]
     for overrides, message in cases:
         response = client.post("/admin/routing/new", data=rule_form(me, **overrides))
-        assert response.status_code == 200
+        assert response.status_code == 422
         assert message in response.text
     assert rules(db) == []
 

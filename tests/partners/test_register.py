@@ -84,7 +84,7 @@ def test_record_shows_the_whole_relationship(client, db, login_as):
 def test_create_validation(client, db, login_as, overrides, field, message):
     login_as("secretary_general")
     response = client.post("/organisations/new", data=org_form(**overrides))
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert f'id="{field}-error"' in response.text
     assert message in response.text
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 0

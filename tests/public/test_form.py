@@ -1,5 +1,6 @@
 """The public inquiry form through HTTP: fields, errors, spam defence, limits."""
 
+import re
 import time
 
 import pytest
@@ -111,7 +112,7 @@ FIELD_ERRORS = [
 def test_v5_1_3_field_errors_are_shown_beside_the_field(app, client, db, name, value, message):
     data = form_data(app, **{name: value})  # a None value leaves the field out
     response = client.post("/samverkan", data=data)
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = response.text
     assert f'id="{name}-error"' in page
     assert message in page
@@ -145,43 +146,129 @@ def test_errors_in_english_when_chosen(app, client, db):
     assert "There are errors in the form" in page
 
 
-@pytest.mark.parametrize(
-    "trap",
-    [
-        {"website": "http://spam.example"},
-        {"started": "forged-token"},
-        {"started": None},
-    ],
-    ids=["honeypot", "forged-time", "no-time"],
-)
-def test_spam_traps_show_a_receipt_but_store_nothing(app, client, db, trap):
-    data = form_data(app, **trap)
-    response = client.post("/samverkan", data=data)
-    assert response.status_code == 200
-    assert "Tack för din förfrågan" in response.text
+def receipt_reference(client) -> str:
+    return receipt_of(client)[0]
+
+
+def receipt_of(client) -> tuple[str, str]:
+    """The reference number and the status link on the receipt page."""
+    page = client.get("/samverkan/tack").text
+    reference = re.search(r'class="reference">([^<]+)<', page).group(1)
+    return reference, re.search(r'href="([^"]*/samverkan/status/[^"]+)"', page).group(1)
+
+
+def test_honeypot_looks_exactly_like_a_real_receipt_but_stores_nothing(app, client, db):
+    UserFactory(role="secretary_general")
+    trapped = client.post("/samverkan", data=form_data(app, website="http://spam.example"))
+    fake = receipt_reference(client)
     assert inquiry_count(db) == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
+    real = client.post("/samverkan", data=form_data(app))
+    genuine = receipt_reference(client)
+    assert inquiry_count(db) == 1
+    # A bot learns nothing from the status code, the redirect or the reference's shape.
+    assert (trapped.status_code, trapped.location) == (real.status_code, real.location)
+    assert re.fullmatch(rf"SAM-{utcnow().year}-\d{{4}}", fake)
+    assert fake == genuine  # the next number, not taken
 
-def test_too_fast_submission_is_dropped_quietly(app, client, db):
-    with app.test_request_context():
-        just_now = form_started_token(time.time() - 1)
-    response = client.post("/samverkan", data=form_data(app, started=just_now))
-    assert "Tack för din förfrågan" in response.text
+
+@pytest.mark.parametrize(
+    "started", ["forged-token", None, "too-fast"], ids=["forged-time", "no-time", "too-fast"]
+)
+def test_time_trap_gives_the_form_back_with_the_input(app, client, db, started):
+    if started == "too-fast":
+        with app.test_request_context():
+            started = form_started_token(time.time() - 1)
+    response = client.post("/samverkan", data=form_data(app, started=started))
+    assert response.status_code == 422
+    page = response.text
+    assert "Kontrollera dina uppgifter och skicka förfrågan igen." in page
+    assert "Tack för din förfrågan" not in page
+    assert 'value="Sörmlands hembygdsförbund"' in page
+    assert "Vi vill gärna göra en utställning tillsammans." in page
     assert inquiry_count(db) == 0
 
 
-def test_rate_limit_answers_429_with_a_friendly_page(limited_app, db):
+def started_token_on(page: str) -> str:
+    return re.search(r'name="started" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def submission_id_on(page: str) -> str:
+    return re.search(r'name="submission_id" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_fill_timer_runs_from_the_first_display_across_errors(app, client, db, monkeypatch):
+    """A person who fixes a field error within seconds is not taken for a bot."""
+    UserFactory(role="secretary_general")
+    clock = {"now": 1_900_000_000.0}
+    monkeypatch.setattr("crm.public.spam.time.time", lambda: clock["now"])
+    first_display = started_token_on(client.get("/samverkan").text)
+
+    clock["now"] += 8  # eight seconds to fill in the form, with one mistake
+    wrong = client.post("/samverkan", data=form_data(app, email="a@b", started=first_display))
+    assert wrong.status_code == 422
+    assert started_token_on(wrong.text) == first_display
+
+    clock["now"] += 1  # one second to correct it
+    right = client.post("/samverkan", data=form_data(app, started=first_display))
+    assert right.status_code == 302
+    assert inquiry_count(db) == 1
+
+
+def test_rate_limit_counts_stored_submissions_and_keeps_the_text(limited_app, db):
     app = limited_app(PUBLIC_FORM_RATE_LIMITS="5 per minute")
     client = app.test_client()
+    for _ in range(3):  # failed attempts use up nothing
+        assert client.post("/samverkan", data=form_data(app, email="a@b")).status_code == 422
     statuses = [
         client.post("/samverkan", data=form_data(app, email=f"p{n}@exempel.se")).status_code
-        for n in range(6)
+        for n in range(5)
     ]
-    assert statuses == [302] * 5 + [429]
-    page = client.post("/samverkan", data=form_data(app)).text
-    assert "För många försök" in page
+    assert statuses == [302] * 5
+    limited = client.post("/samverkan", data=form_data(app, message="Min långa text om allt."))
+    assert limited.status_code == 429
+    assert "vänta en stund och skicka igen" in limited.text
+    assert "Min långa text om allt." in limited.text
+    assert 'value="Sörmlands hembygdsförbund"' in limited.text
     assert inquiry_count(db) == 5
+
+
+def test_switching_language_keeps_what_was_typed(app, client, db):
+    data = form_data(app, message="Halvskriven text", email="", switch_language="en")
+    response = client.post("/samverkan", data=data)
+    assert response.status_code == 200
+    page = response.text
+    assert "Propose a collaboration" in page
+    assert "Halvskriven text" in page
+    assert 'value="Sörmlands hembygdsförbund"' in page
+    assert "There are errors in the form" not in page  # nothing was sent yet
+    assert 'name="switch_language" value="sv"' in page
+    assert inquiry_count(db) == 0
+
+
+def test_the_language_switch_submits_the_form_it_belongs_to(client):
+    page = client.get("/samverkan").text
+    assert 'form="inquiry-form"' in page
+    assert 'id="inquiry-form"' in page
+
+
+def test_a_repeated_submission_stores_one_inquiry_and_shows_the_same_receipt(app, client, db):
+    UserFactory(role="secretary_general")
+    data = form_data(app, submission_id=submission_id_on(client.get("/samverkan").text))
+    first = client.post("/samverkan", data=data)
+    receipt = receipt_of(client)
+    again = client.post("/samverkan", data=data)  # a double click, or a reload of the POST
+    assert first.status_code == again.status_code == 302
+    assert receipt_of(client) == receipt
+    assert inquiry_count(db) == 1
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+    other_browser = app.test_client()  # the first answer never arrived: a retry elsewhere
+    assert other_browser.post("/samverkan", data=data).status_code == 302
+    assert receipt_of(other_browser) == receipt
+    assert other_browser.get(receipt[1]).status_code == 200  # the status link works
+    assert inquiry_count(db) == 1
 
 
 def test_v4_2_2_missing_csrf_token_is_refused(database, db):
