@@ -147,9 +147,12 @@ def send_reminders_command() -> None:
 @click.option("--dry-run", is_flag=True, help="Only list what would be anonymised.")
 def purge_expired_command(dry_run: bool) -> None:
     """Anonymise personal data of inquiries ended longer ago than the retention period."""
+    from crm.core.idempotency import forget_old_submissions
     from crm.privacy.services import purge_expired
 
     references = purge_expired(current_app.config, dry_run=dry_run)
+    if not dry_run:
+        forget_old_submissions()
     db.session.commit()
     verb = "Would anonymise" if dry_run else "Anonymised"
     click.echo(f"{verb} {len(references)} inquiries.")

@@ -15,7 +15,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -23,7 +23,7 @@ from flask import current_app, flash, g, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy import JSON, ForeignKey, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
@@ -32,6 +32,8 @@ from crm.extensions import db
 from crm.timeutil import UTCDateTime, utcnow
 
 FIELD = "submission_id"
+# A used id is remembered this long; a form older than that is no longer a repeat anyone makes.
+KEPT_FOR = timedelta(days=30)
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -147,3 +149,10 @@ def _check_result_recorded(response) -> None:
     status = getattr(response, "status_code", None)
     if current_app.testing and row is not None and status in {302, 303} and not row.result_url:
         raise AssertionError(f"{request.endpoint} succeeded without remember_result()")
+
+
+def forget_old_submissions(now: datetime | None = None) -> int:
+    """Drop used ids older than KEPT_FOR (run by `flask crm purge-expired`); returns how many."""
+    cutoff = (now or utcnow()) - KEPT_FOR
+    result = db.session.execute(delete(FormSubmission).where(FormSubmission.created_at < cutoff))
+    return result.rowcount

@@ -205,3 +205,19 @@ def test_two_copies_of_a_reply_at_the_same_moment_send_one_mail(app, committed):
             select(func.count()).where(OutboxMessage.kind == "public_reply")
         )
     assert mails == 1
+
+
+def test_used_ids_are_forgotten_after_thirty_days(runner, db):
+    from datetime import timedelta
+
+    from crm.timeutil import utcnow
+
+    now = utcnow()
+    for age in (timedelta(days=31), timedelta(days=29)):
+        db.session.add(
+            FormSubmission(key_hash=f"{age.days:064d}", endpoint="x", created_at=now - age)
+        )
+    db.session.commit()
+    assert runner.invoke(args=["crm", "purge-expired"]).exit_code == 0
+    ages = db.session.scalars(select(FormSubmission.key_hash)).all()
+    assert ages == [f"{29:064d}"]
