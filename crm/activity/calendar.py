@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from crm.activity.models import FollowUp
 from crm.auth.models import User
+from crm.core.urls import external_url
 from crm.extensions import db
-from crm.inquiries.intake import external_url
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import Status
 from crm.tokens import hash_token, new_token, plausible

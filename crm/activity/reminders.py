@@ -9,8 +9,8 @@ from sqlalchemy import select
 from crm.activity.models import FollowUp
 from crm.auth.models import User
 from crm.auth.permissions import Permission
+from crm.core.urls import external_url
 from crm.extensions import db
-from crm.inquiries.intake import external_url
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import Status
 from crm.mail.models import OutboxMessage

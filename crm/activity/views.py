@@ -6,9 +6,9 @@ from flask_login import current_user
 
 from crm.activity.models import FollowUp
 from crm.auth.permissions import Permission, permission_required
-from crm.auth.views import safe_next
 from crm.choices import Recurrence
 from crm.core.idempotency import once, remember_result
+from crm.core.urls import safe_next
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries import services

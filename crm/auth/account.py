@@ -19,8 +19,8 @@ from crm.activity.calendar import (
 from crm.audit.services import audit
 from crm.auth.passwords import hash_password, password_problems, verify_password
 from crm.auth.services import end_all_sessions
+from crm.core.urls import external_url
 from crm.extensions import db
-from crm.inquiries.intake import external_url
 from crm.timeutil import utcnow
 
 bp = Blueprint("account", __name__)

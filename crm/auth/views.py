@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -19,23 +18,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from crm.audit.services import audit
 from crm.auth.forms import LoginForm
 from crm.auth.services import authenticate, end_all_sessions
+from crm.core.urls import safe_next
 from crm.extensions import db, limiter
 from crm.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
 SEEN_AT_RESOLUTION = timedelta(minutes=1)
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a local path may follow log-in; anything with a scheme or host is dropped."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
-        return None
-    return target
 
 
 def _login_account_key() -> str:

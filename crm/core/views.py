@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.auth.permissions import Permission
-from crm.auth.views import safe_next
+from crm.core.urls import safe_next
 from crm.extensions import db
 
 bp = Blueprint("core", __name__)

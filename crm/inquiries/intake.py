@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
 from crm.choices import Addressee, Category, Channel, OrganisationType
+from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, ReferenceCounter
 from crm.mail.services import queue_mail
@@ -216,12 +217,3 @@ def _queue_receipt(inquiry: Inquiry, token: str) -> None:
         inquiry=inquiry,
         status_link=external_url("public.status", token=token),
     )
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute link for e-mails, built on SAMVERKA_BASE_URL (not the request's host).
-
-    Works without a request too (cron commands), so it builds from the URL map directly.
-    """
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path

@@ -14,9 +14,10 @@ from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Permission, Role
 from crm.choices import Channel, Priority, Recurrence, Relationship
+from crm.core.urls import external_url
 from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
-from crm.inquiries.intake import PUBLIC_MAIL_DOMAINS, external_url
+from crm.inquiries.intake import PUBLIC_MAIL_DOMAINS
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import FINAL_STATUSES, TRANSITIONS, WITHDRAWABLE_STATUSES, Status
 from crm.mail.services import queue_mail

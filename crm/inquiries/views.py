@@ -10,9 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.activity.models import Note
 from crm.audit.services import audit
 from crm.auth.permissions import Permission, permission_required
-from crm.auth.views import safe_next
 from crm.choices import Channel, Priority, Recurrence
 from crm.core.idempotency import once, remember_result
+from crm.core.urls import safe_next
 from crm.errors import DomainError, StaleObject
 from crm.extensions import db
 from crm.inquiries import services

@@ -1,0 +1,28 @@
+"""URL helpers shared by every feature."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for e-mails, built on SAMVERKA_BASE_URL (not the request's host).
+
+    Works without a request too (cron commands), so it builds from the URL map directly.
+    """
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a local path may be followed; anything with a scheme or host is dropped."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
