@@ -380,14 +380,7 @@ def queue_health(now: datetime | None = None) -> QueueHealth:
             func.min(case((OutboxMessage.status.in_(UNSENT), OutboxMessage.pending_since))),
         ).where(OutboxMessage.status.in_((*NEEDS_ADMIN, *UNSENT)))
     ).one()
-    oldest = row[3]
-    if isinstance(oldest, str):  # SQLite returns the aggregate of a typed column as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
-        oldest = oldest.replace(tzinfo=UTC)
-    return QueueHealth(int(row[0]), int(row[1]), int(row[2]), oldest)
+    return QueueHealth(int(row[0]), int(row[1]), int(row[2]), row[3])
 
 
 def messages_needing_attention(now: datetime | None = None, limit: int = 200):
