@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import Integer, bindparam, cast, func, literal, select, union_all
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
@@ -101,12 +110,14 @@ def reserve_references(reserve: int, current_year: int) -> dict[int, tuple[int, 
     return moved
 
 
+# Positions in `SAM-<year>-<nnnn>` as literals, not parameters: PostgreSQL must see the same
+# expression in SELECT and GROUP BY.
 def _reference_year():
-    return cast(func.substr(Inquiry.reference, 5, 4), Integer)
+    return cast(func.substr(Inquiry.reference, literal_column("5"), literal_column("4")), Integer)
 
 
 def _reference_number():
-    return cast(func.substr(Inquiry.reference, 10), Integer)
+    return cast(func.substr(Inquiry.reference, literal_column("10")), Integer)
 
 
 def find_by_status_token(token: str) -> Inquiry | None:

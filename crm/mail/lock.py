@@ -41,13 +41,7 @@ def sender_lock(worker: int = 1) -> Iterator[None]:
     """Hold the lock of `worker` for the duration of the block, or raise SenderBusy."""
     if not 1 <= worker <= MAX_WORKERS:
         raise DomainError(f"--worker must be between 1 and {MAX_WORKERS}.")
-    if db.engine.dialect.name == "postgresql":
-        with _advisory_lock(worker):
-            yield
-        return
-    if worker != 1:
-        raise DomainError("SQLite has one writer: run one sender (worker 1) only.")
-    with _file_lock(worker):
+    with _held([worker]):
         yield
 
 
@@ -55,31 +49,38 @@ def sender_lock(worker: int = 1) -> Iterator[None]:
 def all_sender_locks() -> Iterator[None]:
     """Every worker's lock at once: nothing may send meanwhile (used after a restore)."""
     workers = range(1, MAX_WORKERS + 1) if db.engine.dialect.name == "postgresql" else (1,)
-    with _locks(list(workers)):
+    with _held(list(workers)):
         yield
 
 
 @contextmanager
-def _locks(workers: list[int]) -> Iterator[None]:
-    if not workers:
-        yield
+def _held(workers: list[int]) -> Iterator[None]:
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_locks(workers):
+            yield
         return
-    with sender_lock(workers[0]), _locks(workers[1:]):
+    if workers != [1]:
+        raise DomainError("SQLite has one writer: run one sender (worker 1) only.")
+    with _file_lock(1):
         yield
 
 
 @contextmanager
-def _advisory_lock(worker: int) -> Iterator[None]:
-    # AUTOCOMMIT: the lock belongs to the session, so no transaction stays open for the run.
+def _advisory_locks(workers: list[int]) -> Iterator[None]:
+    # One connection of its own, in AUTOCOMMIT: the locks belong to the database session, so
+    # no transaction stays open for the run, and they go when the connection does.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        key = {"cls": ADVISORY_LOCK_CLASS, "worker": worker}
-        taken = connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :worker)"), key)
-        if not taken:
-            raise SenderBusy(f"Another send-mail (worker {worker}) is running.")
+        taken = []
         try:
+            for worker in workers:
+                key = {"cls": ADVISORY_LOCK_CLASS, "worker": worker}
+                if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :worker)"), key):
+                    raise SenderBusy(f"Another send-mail (worker {worker}) is running.")
+                taken.append(key)
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:cls, :worker)"), key)
+            for key in taken:
+                connection.execute(text("SELECT pg_advisory_unlock(:cls, :worker)"), key)
 
 
 @contextmanager
