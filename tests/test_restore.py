@@ -134,31 +134,39 @@ def flask(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def table_counts(url: str) -> dict[str, int]:
+    """Rows in every table of the database (Alembic's and the search index's included)."""
+    from sqlalchemy import inspect
+
     engine = create_engine(url)
     with engine.connect() as connection:
-        names = connection.scalars(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
-        ).all()
+        names = inspect(connection).get_table_names()
         counts = {
             name: connection.scalar(text(f'SELECT count(*) FROM "{name}"'))
-            for name in names
+            for name in sorted(names)
         }
     engine.dispose()
     return counts
 
 
-def fingerprint(url: str) -> tuple:
-    """A checksum of every inquiry row, and where each id sequence stands."""
+def fingerprint(url: str) -> str:
+    """A checksum of every inquiry row, every column, in id order."""
+    import hashlib
+
     engine = create_engine(url)
     with engine.connect() as connection:
-        inquiries = connection.scalar(
-            text("SELECT md5(string_agg(i::text, '|' ORDER BY i.id)) FROM inquiries i")
-        )
-        sequences = connection.execute(
+        rows = connection.execute(text("SELECT * FROM inquiries ORDER BY id")).all()
+    engine.dispose()
+    return hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+
+
+def sequences(url: str) -> list:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        values = connection.execute(
             text("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1")
         ).all()
     engine.dispose()
-    return inquiries, sequences
+    return values
 
 
 def fill(url: str, smtp_port: int) -> dict:
@@ -225,30 +233,61 @@ def test_pg_dump_and_pg_restore_round_trip_then_after_restore_sends_nothing_twic
         assert counts["outbox_messages"] == 10
         assert table_counts(target) == counts
         assert fingerprint(target) == fingerprint(source)
+        assert sequences(target) == sequences(source)  # new rows get new ids
 
-        mail_env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port)}
-        after = flask(target, "after-restore", "--reserve", "25", **mail_env)
-        assert after.returncode == 0, after.stderr
-        point = before["point"].isoformat(timespec="seconds")
-        assert f"Recovery point (newest change in the backup, UTC): {point}" in after.stdout
-        assert "Held 4 unsent messages" in after.stdout
-
-        sending = flask(target, "send-mail", **mail_env)
-        assert sending.returncode == 0, sending.stderr
-        assert "Sent 0, will retry 0, gave up on 0." in sending.stdout
-        assert len(smtp_server.messages) == delivered  # nothing sent before the dump, nothing held
-
-        app = make_app(target, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
-        with app.app_context():
-            app.test_client().post("/samverkan", data=form_data(app, email="ny@exempel.se"))
-            newest = _db.session.scalar(
-                select(Inquiry.reference).order_by(Inquiry.id.desc()).limit(1)
-            )
-            _db.session.remove()
-            _db.engine.dispose()
-        year = utcnow().year
-        issued = max(int(r[9:]) for r in before["references"] if r.startswith(f"SAM-{year}-"))
-        assert newest == f"SAM-{year}-{issued + 25 + 1:04d}"
+        after_restore_sends_nothing_twice(target, before, smtp_port, smtp_server, delivered)
     finally:
         drop_scratch_database(source)
         drop_scratch_database(target)
+
+
+def after_restore_sends_nothing_twice(url, before, smtp_port, smtp_server, delivered) -> None:
+    """after-restore and send-mail, as real processes, on a restored database; then a new
+    submission gets a reference past every issued one plus the reserve."""
+    mail_env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port)}
+    after = flask(url, "after-restore", "--reserve", "25", **mail_env)
+    assert after.returncode == 0, after.stderr
+    point = before["point"].isoformat(timespec="seconds")
+    assert f"Recovery point (newest change in the backup, UTC): {point}" in after.stdout
+    assert "Held 4 unsent messages" in after.stdout
+
+    sending = flask(url, "send-mail", **mail_env)
+    assert sending.returncode == 0, sending.stderr
+    assert "Sent 0, will retry 0, gave up on 0." in sending.stdout
+    assert len(smtp_server.messages) == delivered  # nothing sent before the dump, nothing held
+
+    app = make_app(url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
+    with app.app_context():
+        app.test_client().post("/samverkan", data=form_data(app, email="ny@exempel.se"))
+        newest = _db.session.scalar(select(Inquiry.reference).order_by(Inquiry.id.desc()).limit(1))
+        _db.session.remove()
+        _db.engine.dispose()
+    year = utcnow().year
+    issued = max(int(r[9:]) for r in before["references"] if r.startswith(f"SAM-{year}-"))
+    assert newest == f"SAM-{year}-{issued + 25 + 1:04d}"
+
+
+@pytest.mark.skipif(ON_POSTGRESQL, reason="the SQLite copy; PostgreSQL's round trip is above")
+def test_sqlite_backup_and_copy_back_then_after_restore_sends_nothing_twice(
+    tmp_path, smtp_port, smtp_server
+):
+    import shutil
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("the sqlite3 command-line shell is not installed")
+    source = f"sqlite:///{tmp_path / 'samverka.sqlite3'}"
+    before = fill(source, smtp_port)
+    delivered = len(smtp_server.messages)
+    backup = tmp_path / "samverka-backup.sqlite3"
+
+    # The commands as docs/deploy.md gives them: the online backup, then a copy back.
+    copied = run("sqlite3", str(tmp_path / "samverka.sqlite3"), f".backup '{backup}'")
+    assert copied.returncode == 0, copied.stderr
+    restored = tmp_path / "restored.sqlite3"
+    shutil.copyfile(backup, restored)
+    target = f"sqlite:///{restored}"
+
+    assert table_counts(target) == table_counts(source)
+    assert table_counts(target)["outbox_messages"] == 10
+    assert fingerprint(target) == fingerprint(source)
+    after_restore_sends_nothing_twice(target, before, smtp_port, smtp_server, delivered)
