@@ -15,6 +15,7 @@ from crm.auth.permissions import Role
 from crm.auth.services import create_user
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail.lock import MAX_WORKERS
 
 crm_cli = AppGroup("crm", help="Samverka administration commands.")
 
@@ -118,7 +119,7 @@ def demo_data_command(inquiries: int, organisations: int, seed: int) -> None:
 )
 @click.option(
     "--worker",
-    type=click.IntRange(1, 16),
+    type=click.IntRange(1, MAX_WORKERS),
     default=1,
     show_default=True,
     help="This sender's number; one run per number at a time. PostgreSQL only: 2 … 16 for "

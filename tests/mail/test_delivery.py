@@ -267,3 +267,13 @@ def test_queued_mail_gets_one_stable_message_id_at_once(app, client, db):
     assert len(set(ids)) == len(ids) == 2
     assert all(m.created_at == m.pending_since == m.next_attempt_at for m in messages)
     assert [build_email(m)["Message-ID"] for m in messages] == ids
+
+
+def test_staff_see_on_the_timeline_that_a_mail_was_given_up(app, client, db, login_as, smtp_port):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    old = utcnow() - timedelta(hours=49)
+    queued(db, kind="receipt", inquiry_id=inquiry.id, pending_since=old, next_attempt_at=old)
+    assert send_pending().failed == 1
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "E-post kunde inte skickas; administratören har fått veta" in page
