@@ -67,6 +67,11 @@ class Config:
             "MAIL_DEFAULT_SENDER", "Samverka <samverka@lansmuseerna.se>"
         )
 
+        # A message is retried (back-off up to an hour) for this long, then marked failed.
+        self.MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 48)
+        # An unsent message older than this shows on /admin/mail and turns /healthz/mail red.
+        self.MAIL_ALERT_MINUTES = _env_int("MAIL_ALERT_MINUTES", 60)
+
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = False

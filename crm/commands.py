@@ -15,6 +15,7 @@ from crm.auth.permissions import Role
 from crm.auth.services import create_user
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail.lock import MAX_WORKERS
 
 crm_cli = AppGroup("crm", help="Samverka administration commands.")
 
@@ -116,21 +117,83 @@ def demo_data_command(inquiries: int, organisations: int, seed: int) -> None:
     show_default=True,
     help="Seconds between rounds with --watch.",
 )
-def send_mail_command(watch: bool, interval: int) -> None:
-    """Send queued e-mail over SMTP; failures are retried later with back-off."""
+@click.option(
+    "--worker",
+    type=click.IntRange(1, MAX_WORKERS),
+    default=1,
+    show_default=True,
+    help="This sender's number; one run per number at a time. PostgreSQL only: 2 … 16 for "
+    "more senders in parallel.",
+)
+def send_mail_command(watch: bool, interval: int, worker: int) -> None:
+    """Send queued e-mail over SMTP; failures are retried later with back-off.
+
+    Exits with status 1 when it gave up on a message (the admin finds it at /admin/mail). A run
+    that finds another run of the same worker still going does nothing and exits 0.
+    """
+    from crm.mail.lock import SenderBusy, sender_lock
+
+    try:
+        with sender_lock(worker):
+            gave_up = _send_rounds(watch, interval)
+    except SenderBusy as exc:
+        click.echo(f"{exc} This run sent nothing.")
+        return
+    except DomainError as exc:
+        _fail(str(exc))
+    if gave_up:
+        click.get_current_context().exit(1)
+
+
+def _send_rounds(watch: bool, interval: int) -> int:
+    """Send until the queue is done (or, with --watch, until interrupted); messages given up."""
     import time
 
-    from crm.mail.services import send_pending
+    from crm.mail.services import queue_health, send_pending
 
     while True:
         report = send_pending()
         click.echo(f"Sent {report.sent}, will retry {report.retrying}, gave up on {report.failed}.")
+        if report.failed:
+            waiting = queue_health().failed
+            db.session.commit()  # end the read, so no snapshot is held while waiting
+            click.echo(f"{waiting} failed messages await the admin at /admin/mail.", err=True)
         if not watch:
-            return
+            return report.failed
         try:
             time.sleep(interval)
         except KeyboardInterrupt:
-            return
+            return 0
+
+
+@crm_cli.command("after-restore")
+@click.option(
+    "--reserve",
+    type=click.IntRange(0, 1_000_000),
+    required=True,
+    help="Reference numbers to skip in every year: at least as many inquiries as can have "
+    "arrived between the backup and the failure.",
+)
+def after_restore_command(reserve: int) -> None:
+    """Prepare a restored database: hold unsent mail, move reference counters, print the
+    recovery point. Run it once, with the app and every sender stopped."""
+    from crm.mail.lock import SenderBusy, all_sender_locks
+    from crm.restore import after_restore
+
+    try:
+        with all_sender_locks():
+            report = after_restore(reserve)
+            db.session.commit()
+    except SenderBusy as exc:
+        _fail(f"{exc} Stop every sender (cron and workers) before after-restore.")
+    point = report.recovery_point.isoformat(timespec="seconds") if report.recovery_point else "–"
+    click.echo(f"Recovery point (newest change in the backup, UTC): {point}")
+    click.echo(
+        f"Held {report.held} unsent messages: they may have gone out after the backup was taken. "
+        "Send them again or discard them at /admin/mail."
+    )
+    for year, (old, new) in sorted(report.counters.items()):
+        click.echo(f"References {year}: next is SAM-{year}-{new + 1:04d} (counter {old} → {new}).")
 
 
 @crm_cli.command("send-reminders")

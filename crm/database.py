@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -11,6 +15,11 @@ from config import ConfigError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# SQLite's busy_timeout: how long a writer waits for another writer's lock before failing.
+BUSY_TIMEOUT_MS = 10_000
+
+# Set by write_transaction(): the next BEGIN on this thread (or task) is a writer's.
+_writing: ContextVar[bool] = ContextVar("samverka_writing", default=False)
 
 
 def check_url(url: str) -> None:
@@ -50,7 +59,7 @@ def init_engine_events(app: Flask) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -60,5 +69,37 @@ def init_engine_events(app: Flask) -> None:
     def _sqlite_begin(connection):
         # A request that may write takes the write lock at once: concurrent writers then wait
         # their turn (busy_timeout) instead of failing when a read snapshot turns stale.
-        writes = has_request_context() and request.method not in SAFE_METHODS
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _takes_write_lock() else "BEGIN")
+
+
+def _takes_write_lock() -> bool:
+    """A transaction that will write must say so at BEGIN on SQLite (see write_transaction)."""
+    if _writing.get():
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
+@contextmanager
+def write_transaction() -> Iterator:
+    """One short transaction that writes, committed at the end and rolled back on error.
+
+    For code outside a request (commands, the mail sender). On SQLite in WAL mode a plain
+    (deferred) BEGIN that reads first and writes later fails at once with "database is locked"
+    when another connection committed in between, and busy_timeout cannot help; so this starts
+    with BEGIN IMMEDIATE, which waits up to busy_timeout for the write lock and then holds it.
+    On PostgreSQL it is an ordinary transaction. Any transaction the session had open is
+    committed first, so the write starts from a fresh snapshot; afterwards every object in the
+    session is expired (as a commit does by default), so none shows a state from before it.
+    """
+    from crm.extensions import db
+
+    session = db.session()  # the current session itself (scoped_session hides some methods)
+    if session.in_transaction():
+        session.commit()
+    token = _writing.set(True)
+    try:
+        with session.begin():
+            yield session
+    finally:
+        _writing.reset(token)
+    session.expire_all()

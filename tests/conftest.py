@@ -217,3 +217,28 @@ def limited_app(database, db):
     yield build
     limiter.reset()
     limiter.enabled = False
+
+
+@pytest.fixture
+def smtp_port(app, monkeypatch):
+    """A free port the app sends mail to; nothing listens there unless smtp_server starts."""
+    from tests.smtp import free_port
+
+    port = free_port()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    return port
+
+
+@pytest.fixture
+def smtp_server(smtp_port):
+    """A real SMTP server (aiosmtpd) on smtp_port that keeps every message it accepts."""
+    from aiosmtpd.controller import Controller
+
+    from tests.smtp import Inbox
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield inbox
+    controller.stop()

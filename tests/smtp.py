@@ -1,5 +1,7 @@
 """A real SMTP server for tests (aiosmtpd) that keeps what it receives."""
 
+import email
+import email.policy
 import socket
 
 
@@ -12,6 +14,17 @@ class Inbox:
             (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         )
         return "250 OK"
+
+    def parsed(self):
+        """Every accepted message, parsed as a mail client would."""
+        return [parse(raw) for _, _, raw in self.messages]
+
+    def message_ids(self):
+        return [message["Message-ID"] for message in self.parsed()]
+
+
+def parse(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
 
 
 def free_port() -> int:

@@ -26,6 +26,7 @@ NAV = (
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
     ("admin.audit_log", _l("Granskningslogg"), Permission.AUDIT_VIEW),
+    ("admin.mail", _l("E-postkö"), Permission.SETTINGS_MANAGE),
 )
 
 
@@ -68,10 +69,21 @@ def _labels(_language: str) -> dict[str, str]:
 def _counts() -> dict[str, int]:
     from crm.inquiries.queries import menu_counts
 
-    if not current_user.can(Permission.INQUIRY_VIEW):
-        return {}
-    new, follow_ups_due = menu_counts(current_user)
-    return {"inquiries.inbox": new, "follow_ups.index": follow_ups_due}
+    counts = {}
+    if current_user.can(Permission.INQUIRY_VIEW):
+        new, follow_ups_due = menu_counts(current_user)
+        counts.update({"inquiries.inbox": new, "follow_ups.index": follow_ups_due})
+    if current_user.can(Permission.SETTINGS_MANAGE):
+        counts["admin.mail"] = _mail_needing_attention()
+    return counts
+
+
+def _mail_needing_attention() -> int:
+    """Failed, held and delayed mail, so the admin sees it from every page."""
+    from crm.mail.services import queue_health
+
+    health = queue_health()
+    return health.failed + health.held + health.delayed
 
 
 def init_app(app: Flask) -> None:

@@ -44,3 +44,28 @@ def healthz():
         db.session.rollback()
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
+
+
+@bp.get("/healthz/mail")
+def mail_health():
+    """For a monitor: 503 while mail needs a person (failed or held messages, or unsent mail
+    older than MAIL_ALERT_MINUTES). Counts only, no addresses. /healthz stays database-only."""
+    from crm.mail.services import queue_health
+    from crm.timeutil import utcnow
+
+    now = utcnow()
+    try:
+        health = queue_health(now)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    oldest = health.oldest_unsent_at
+    body = {
+        "status": "ok" if health.ok else "stuck",
+        "failed": health.failed,
+        "held": health.held,
+        "delayed": health.delayed,
+        "oldest_unsent_minutes": int((now - oldest).total_seconds() // 60) if oldest else None,
+        "alert_after_minutes": current_app.config["MAIL_ALERT_MINUTES"],
+    }
+    return body, 200 if health.ok else 503

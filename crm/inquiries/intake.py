@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
@@ -81,6 +90,44 @@ def plausible_reference(year: int | None = None) -> str:
         select(ReferenceCounter.last_number).where(ReferenceCounter.year == year)
     )
     return f"SAM-{year}-{(last or 0) + 1:04d}"
+
+
+def reserve_references(reserve: int, current_year: int) -> dict[int, tuple[int, int]]:
+    """Move each year's counter past every reference in the database, plus `reserve`.
+
+    After a restore the counters are as old as the dump, but references handed out after the
+    dump stand in people's receipts: issuing them again would give two inquiries one number.
+    Those inquiries are not in the dump, so the database cannot tell how many there were; the
+    operator's `reserve` skips that many numbers in every year, this one included. Returns
+    {year: (old last number, new last number)}.
+    """
+    issued = dict(
+        db.session.execute(
+            select(_reference_year(), func.max(_reference_number()))
+            .where(Inquiry.reference.like("SAM-____-%"))
+            .group_by(_reference_year())
+        ).all()
+    )
+    counters = {c.year: c for c in db.session.scalars(select(ReferenceCounter))}
+    moved = {}
+    for year in sorted({*issued, *counters, current_year}):
+        counter = counters.get(year) or ReferenceCounter(year=year, last_number=0)
+        old = counter.last_number
+        counter.last_number = max(old, issued.get(year) or 0) + reserve
+        db.session.add(counter)
+        moved[year] = (old, counter.last_number)
+    db.session.flush()
+    return moved
+
+
+# Positions in `SAM-<year>-<nnnn>` as literals, not parameters: PostgreSQL must see the same
+# expression in SELECT and GROUP BY.
+def _reference_year():
+    return cast(func.substr(Inquiry.reference, literal_column("5"), literal_column("4")), Integer)
+
+
+def _reference_number():
+    return cast(func.substr(Inquiry.reference, literal_column("10")), Integer)
 
 
 def find_by_status_token(token: str) -> Inquiry | None:

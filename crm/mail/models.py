@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,11 +14,63 @@ from crm.extensions import db
 from crm.timeutil import UTCDateTime, utcnow
 
 
-@labelled({"pending": "pending", "sent": "sent", "failed": "failed"})
+@labelled(
+    {
+        "pending": _l("Väntar"),
+        "sending": _l("Skickas"),
+        "sent": _l("Skickat"),
+        "failed": _l("Misslyckat"),
+        "held": _l("Hålls kvar"),
+        "discarded": _l("Kasserat"),
+    }
+)
 class OutboxStatus(Choice):
+    """Where a message is: `pending` → `sending` (claimed, leased) → `sent` or back to `pending`
+    for a retry, or `failed` when the give-up window has passed. `held` messages (restored from
+    a backup) wait for the admin, who sends them again or discards them."""
+
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    HELD = "held"
+    DISCARDED = "discarded"
+
+
+# What each kind of message is, for the admin's mail page; unknown kinds show as stored.
+KIND_LABELS = {
+    "receipt": _l("Mottagningskvitto"),
+    "assignee_notice": _l("Avisering till ansvarig"),
+    "reminder": _l("Påminnelse"),
+    "public_reply": _l("Svar till avsändaren"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+# Messages the admin must look at, and the ones the admin may act on.
+NEEDS_ADMIN = (OutboxStatus.FAILED, OutboxStatus.HELD)
+ADMIN_MAY_RESEND = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.HELD)
+ADMIN_MAY_DISCARD = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.HELD)
+
+
+def sender_domain() -> str:
+    """The domain of MAIL_DEFAULT_SENDER, for Message-IDs."""
+    from email.utils import parseaddr
+
+    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def new_message_id() -> str:
+    """The one place a Message-ID is made: once, when the message is queued, and kept across
+    retries, so a receiving server (and a person) can tell a resend from a new message.
+
+    A later issue signs it (`<sam.<inquiry>.<message>.<hmac>@domain>`); only this changes then.
+    """
+    return f"<sam.{secrets.token_hex(16)}@{sender_domain()}>"
 
 
 class OutboxMessage(db.Model):
@@ -32,8 +87,15 @@ class OutboxMessage(db.Model):
     status: Mapped[OutboxStatus] = mapped_column(
         enum_column(OutboxStatus), default=OutboxStatus.PENDING
     )
+    message_id: Mapped[str] = mapped_column(String(255), unique=True, default=new_message_id)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Start of the give-up window: when it was queued, or when the admin sent it again.
+    pending_since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The lease of a sender that claimed it (status `sending`); another sender may take the
+    # message over only after claimed_until, so a sender that died strands nothing.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     inquiry_id: Mapped[int | None] = mapped_column(
@@ -41,6 +103,7 @@ class OutboxMessage(db.Model):
     )
     # Makes a message idempotent, e.g. one reminder digest per user and day.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # When it was queued; also its Date: header, so every attempt sends the same bytes.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)

@@ -3,14 +3,14 @@
 import pytest
 
 from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
-from crm.models import Contact, FollowUp, Note, RoutingRule
+from crm.models import Contact, FollowUp, Note, OutboxMessage, OutboxStatus, RoutingRule
 from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 
 PUBLIC = {
     "core.home", "core.healthz", "core.set_language", "auth.login", "static",
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
-    "account.calendar_feed", "public.accessibility",
+    "account.calendar_feed", "public.accessibility", "core.mail_health",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 
@@ -26,6 +26,7 @@ ACCESS = {
     "/admin/users": (302, 403, 403, 403, 200),
     "/admin/audit": (302, 403, 403, 403, 200),
     "/admin/audit?action=login_failed&actor=1&date=2026-01-01&before=5": (302, 403, 403, 403, 200),
+    "/admin/mail": (302, 403, 403, 403, 200),
     "/admin/routing": (302, 200, 403, 403, 200),
     "/admin/routing/new": (302, 200, 403, 403, 200),
     "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
@@ -69,6 +70,10 @@ POST_ACCESS = {
     "/account": (302, 200, 200, 200, 200),
     "/account/calendar": (302, 302, 302, 302, 302),
     "/account/calendar/revoke": (302, 302, 302, 302, 302),
+    "/admin/mail/{message_id}/send-again": (302, 403, 403, 403, 302),
+    "/admin/mail/{message_id}/discard": (302, 403, 403, 403, 302),
+    "/admin/mail/999999/send-again": (302, 403, 403, 403, 404),
+    "/admin/mail/999999/discard": (302, 403, 403, 403, 404),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "admin.users", "routing.rules",
@@ -81,7 +86,8 @@ ENDPOINTS = {
     "partners.add_contact", "partners.edit_contact", "partners.delete_contact", "partners.add_note",
     "partners.add_follow_up", "reports.pipeline_board", "reports.dashboard_page",
     "reports.export_inquiries", "account.profile", "account.new_calendar_link",
-    "account.revoke_calendar_link", "admin.audit_log",
+    "account.revoke_calendar_link", "admin.audit_log", "admin.mail", "admin.mail_send_again",
+    "admin.mail_discard",
 }  # fmt: skip
 
 
@@ -102,11 +108,15 @@ def objects(db):
     db.session.add_all([note, follow_up])
     db.session.flush()
     contact = Contact(organisation_id=organisation.id, name="c")
-    db.session.add(contact)
+    message = OutboxMessage(
+        kind="receipt", recipient="x@exempel.se", subject="s", body_text="b",
+        status=OutboxStatus.FAILED, inquiry_id=inquiry.id,
+    )  # fmt: skip
+    db.session.add_all([contact, message])
     db.session.commit()
     return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
             "follow_up_id": follow_up.id, "organisation_id": organisation.id,
-            "contact_id": contact.id}  # fmt: skip
+            "contact_id": contact.id, "message_id": message.id}  # fmt: skip
 
 
 def _as(role, login_as):
@@ -156,6 +166,7 @@ def test_navigation_shows_only_what_the_role_may_use(client, login_as):
     assert 'href="/inbox"' in page
     assert 'href="/admin/users"' not in page
     assert 'href="/admin/routing"' not in page
+    assert 'href="/admin/mail"' not in page
 
 
 def test_admin_navigation(client, login_as):
@@ -163,4 +174,5 @@ def test_admin_navigation(client, login_as):
     page = client.get("/admin/users").text
     assert 'href="/admin/users"' in page
     assert 'href="/admin/routing"' in page
+    assert 'href="/admin/mail"' in page
     assert 'href="/inbox"' not in page

@@ -84,6 +84,7 @@ def live_server(e2e_database_url, smtp_inbox):
         seed_partners()
         demo = DemoData(seed=7)
         demo.inquiries(40, demo.organisations(10))
+        db.session.add(_failed_mail())  # so the admin's mail page shows its table
         db.session.commit()
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -92,6 +93,15 @@ def live_server(e2e_database_url, smtp_inbox):
     server.shutdown()
     with app.app_context():
         db.engine.dispose()
+
+
+def _failed_mail():
+    from crm.mail.models import OutboxMessage, OutboxStatus
+
+    return OutboxMessage(
+        kind="receipt", recipient="borta@exempel.se", subject="Tack", body_text="Tack",
+        status=OutboxStatus.FAILED, attempts=57, last_error="SMTPRecipientsRefused: 550",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ STAFF_PAGES = [
     ("routing-new", "secretary_general", "/admin/routing/new", None),
     ("users", "admin", "/admin/users", None),
     ("audit", "admin", "/admin/audit", None),
+    ("mail", "admin", "/admin/mail", None),
 ]
 
 

@@ -1,0 +1,111 @@
+"""One sender per worker number: overlapping `send-mail` runs of the same worker are refused.
+
+Cron starts `send-mail` every minute; when SMTP is slow a run can outlast the minute, and runs
+would pile up. Each run therefore takes a lock for its worker number (1 unless `--worker` says
+otherwise) that the operating system or the database releases when the process ends, however
+it ends, so a crashed sender never blocks the next one:
+
+- SQLite: an exclusive `flock` on a file beside the database file.
+- PostgreSQL: a session advisory lock, held on a connection of its own for the whole run.
+
+Several workers with different numbers may run at once on PostgreSQL; their claims (`FOR
+UPDATE SKIP LOCKED` plus a lease) keep them off each other's messages. SQLite has one writer,
+so more workers would only queue for its lock: it allows worker 1 only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from crm.errors import DomainError
+from crm.extensions import db
+
+MAX_WORKERS = 16
+# The first key of PostgreSQL's two-key advisory locks: "SAMM"(ail) as a number, unlikely to
+# collide with another application's locks in the same database.
+ADVISORY_LOCK_CLASS = 0x53414D4D
+
+
+class SenderBusy(DomainError):
+    """Another sender with the same worker number is running."""
+
+
+@contextmanager
+def sender_lock(worker: int = 1) -> Iterator[None]:
+    """Hold the lock of `worker` for the duration of the block, or raise SenderBusy."""
+    if not 1 <= worker <= MAX_WORKERS:
+        raise DomainError(f"--worker must be between 1 and {MAX_WORKERS}.")
+    with _held([worker]):
+        yield
+
+
+@contextmanager
+def all_sender_locks() -> Iterator[None]:
+    """Every worker's lock at once: nothing may send meanwhile (used after a restore)."""
+    workers = range(1, MAX_WORKERS + 1) if db.engine.dialect.name == "postgresql" else (1,)
+    with _held(list(workers)):
+        yield
+
+
+@contextmanager
+def _held(workers: list[int]) -> Iterator[None]:
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_locks(workers):
+            yield
+        return
+    if workers != [1]:
+        raise DomainError("SQLite has one writer: run one sender (worker 1) only.")
+    with _file_lock(1):
+        yield
+
+
+@contextmanager
+def _advisory_locks(workers: list[int]) -> Iterator[None]:
+    # One connection of its own, in AUTOCOMMIT: the locks belong to the database session, so
+    # no transaction stays open for the run, and they go when the connection does.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        taken = []
+        try:
+            for worker in workers:
+                key = {"cls": ADVISORY_LOCK_CLASS, "worker": worker}
+                if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :worker)"), key):
+                    raise SenderBusy(f"Another send-mail (worker {worker}) is running.")
+                taken.append(key)
+            yield
+        finally:
+            for key in taken:
+                connection.execute(text("SELECT pg_advisory_unlock(:cls, :worker)"), key)
+
+
+@contextmanager
+def _file_lock(worker: int) -> Iterator[None]:
+    import fcntl
+
+    path = lock_path(worker)
+    handle = open(path, "a+b")  # noqa: SIM115 (closed in finally, after the lock is released)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SenderBusy(f"Another send-mail (worker {worker}) is running.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def lock_path(worker: int) -> str:
+    """Beside the database file, so every app that uses that database shares the lock."""
+    database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
+    if database and database != ":memory:":
+        return f"{os.path.abspath(database)}.send-mail-{worker}.lock"
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    return os.path.join(current_app.instance_path, f"send-mail-{worker}.lock")
