@@ -29,6 +29,9 @@ postgres_only = pytest.mark.skipif(
     not ON_POSTGRES,
     reason="cuts the network line to PostgreSQL; SQLite has none (see the write-lock tests)",
 )
+postgres_settings = pytest.mark.skipif(
+    not ON_POSTGRES, reason="libpq's connection settings; SQLite's have their own test"
+)
 sqlite_only = pytest.mark.skipif(
     ON_POSTGRES, reason="SQLite's database-wide write lock; PostgreSQL's is the statement timeout"
 )
@@ -349,3 +352,84 @@ def test_without_a_csrf_check_the_503_page_shows_no_text(cut):
     assert response.status_code == 503
     assert "Ringde Anna" not in response.text
     assert "<h1>Tjänsten är tillfälligt otillgänglig</h1>" in response.text
+
+
+def test_a_menu_that_cannot_reach_the_database_gets_the_503_page(cut, monkeypatch, caplog):
+    """The menu's counts swallow their own errors, but not an outage: that is the page's 503."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    _proxy, build = cut
+    client, reference, _token = logged_in(build())
+
+    def no_connection(*args, **kwargs):
+        raise PoolTimeout("QueuePool limit of size 1 overflow 0 reached")
+
+    monkeypatch.setattr("crm.inquiries.queries.menu_counts", no_connection)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        response = client.get(f"/inquiries/{reference}")
+    assert response.status_code == 503
+    assert_one_log_line(caplog, "no free database connection")
+
+
+# The settings reach the connections
+
+
+@postgres_settings
+def test_postgres_connections_carry_the_configured_limits(database, monkeypatch):
+    settings = {
+        "DATABASE_CONNECT_TIMEOUT": "3",
+        "DATABASE_STATEMENT_TIMEOUT": "7",
+        "DATABASE_NETWORK_TIMEOUT": "4",
+        "DATABASE_KEEPALIVES_IDLE": "20",
+        "DATABASE_KEEPALIVES_INTERVAL": "6",
+        "DATABASE_KEEPALIVES_COUNT": "2",
+        "DATABASE_POOL_TIMEOUT": "9",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    app = make_app(database)
+    with app.app_context(), _db.engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "7s"
+        driver = connection.connection.driver_connection
+        parameters = driver.info.get_parameters()
+        assert parameters["connect_timeout"] == "3"
+        assert parameters["tcp_user_timeout"] == "4000"
+        assert parameters["keepalives"] == "1"
+        assert (
+            parameters["keepalives_idle"],
+            parameters["keepalives_interval"],
+            parameters["keepalives_count"],
+        ) == ("20", "6", "2")
+        assert driver.answer_timeout == 7 + 4
+        assert _db.engine.pool.timeout() == 9
+        assert _db.engine.pool._pre_ping
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's settings; PostgreSQL's have their own test")
+def test_sqlite_connections_carry_the_configured_limits(database, monkeypatch):
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT", "3")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "9")
+    app = make_app(database)
+    with app.app_context(), _db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 3000
+        assert _db.engine.pool.timeout() == 9
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@postgres_settings
+def test_migrations_run_without_the_statement_limit(database):
+    from crm.database import without_statement_timeout
+
+    app = make_app(database)
+    with app.app_context():
+        connection = _db.engine.connect()
+        with without_statement_timeout(connection):
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "0"
+            assert connection.connection.driver_connection.answer_timeout is None
+        assert connection.invalidated  # never handed to a web request with no limit
+        connection.close()
+        _db.engine.dispose()
