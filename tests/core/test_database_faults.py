@@ -433,3 +433,33 @@ def test_migrations_run_without_the_statement_limit(database):
         assert connection.invalidated  # never handed to a web request with no limit
         connection.close()
         _db.engine.dispose()
+
+
+# The generic 500 page says what it knows about the commit
+
+
+def test_the_500_page_never_says_nothing_was_saved_after_a_commit(database, committed):
+    from sqlalchemy import text
+
+    app = make_app(database, TESTING=False)
+
+    @app.post("/commit-then-fail-for-test")
+    def commit_then_fail():
+        _db.session.execute(text("SELECT 1"))
+        _db.session.commit()
+        raise RuntimeError("after the commit")
+
+    @app.post("/fail-before-commit-for-test")
+    def fail_before_commit():
+        _db.session.execute(text("SELECT 1"))
+        raise RuntimeError("before any commit")
+
+    client = app.test_client()
+    after = client.post("/commit-then-fail-for-test")
+    before = client.post("/fail-before-commit-for-test")
+    assert after.status_code == before.status_code == 500
+    assert "Det du skickade har sparats" in after.text
+    assert "Inget av det du skickade har sparats" not in after.text
+    assert "Inget av det du skickade har sparats" in before.text
+    with app.app_context():
+        _db.engine.dispose()
