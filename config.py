@@ -39,8 +39,19 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or None
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Extra engine options; crm/database.py builds the rest from the DATABASE_* settings below.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {}
         self.SQLALCHEMY_RECORD_QUERIES = False
+        # Every wait on the database is bounded (seconds), so an outage gets a clear answer
+        # instead of hanging workers; see crm/database.py for how each one is applied.
+        self.DATABASE_CONNECT_TIMEOUT = _env_int("DATABASE_CONNECT_TIMEOUT", 5)
+        self.DATABASE_STATEMENT_TIMEOUT = _env_int("DATABASE_STATEMENT_TIMEOUT", 10)
+        self.DATABASE_NETWORK_TIMEOUT = _env_int("DATABASE_NETWORK_TIMEOUT", 10)
+        self.DATABASE_KEEPALIVES_IDLE = _env_int("DATABASE_KEEPALIVES_IDLE", 30)
+        self.DATABASE_KEEPALIVES_INTERVAL = _env_int("DATABASE_KEEPALIVES_INTERVAL", 10)
+        self.DATABASE_KEEPALIVES_COUNT = _env_int("DATABASE_KEEPALIVES_COUNT", 3)
+        self.DATABASE_POOL_TIMEOUT = _env_int("DATABASE_POOL_TIMEOUT", 5)
+        self.SQLITE_BUSY_TIMEOUT = _env_int("SQLITE_BUSY_TIMEOUT", 10)
         # Set by gunicorn.conf.py: a web worker leaves out what only `flask db` needs.
         self.WEB_WORKER = _env_bool("SAMVERKA_WEB_WORKER", False)
 

@@ -10,9 +10,16 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")  # behind a TLS-termina
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))  # one per core on the 2-core host
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
+# A gthread worker accepts up to worker_connections connections into its own queue, and they
+# all die with it. Taking only as many as it has threads leaves the rest in the kernel's listen
+# queue, shared by every worker: a killed worker then loses only the requests it was running.
+# (on_starting below keeps this true when --threads comes from the command line.)
+worker_connections = threads
 timeout = 30
 graceful_timeout = 20
-keepalive = 5
+# No keep-alive: an idle kept-alive connection would hold one of those slots, and be lost with
+# the worker. The TLS proxy in front talks to us over loopback, where a connection is cheap.
+keepalive = 0
 max_requests = 2000  # recycle workers now and then, bounding any slow leak
 max_requests_jitter = 200
 limit_request_line = 8190
@@ -24,6 +31,10 @@ errorlog = "-"
 # but filters can hold names people searched for.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
 preload_app = True
+
+
+def on_starting(server):
+    server.cfg.set("worker_connections", server.cfg.threads)
 
 
 def pre_fork(server, worker):

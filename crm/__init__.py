@@ -41,6 +41,7 @@ def register_extensions(app: Flask) -> None:
 
     logs.init_app(app)
     database.check_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     db.init_app(app)
     database.init_engine_events(app)
     import crm.models  # noqa: F401  (every model mapped before Alembic reads the metadata)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 
 from config import ConfigError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# SQLite's busy_timeout: how long a writer waits for another writer's lock before failing.
-BUSY_TIMEOUT_MS = 10_000
-
 # Set by write_transaction(): the next BEGIN on this thread (or task) is a writer's.
 _writing: ContextVar[bool] = ContextVar("samverka_writing", default=False)
 
@@ -45,13 +47,86 @@ def is_sqlite(app: Flask) -> bool:
     return app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
 
 
+def engine_options(config) -> dict:
+    """Engine options with a bound on every wait: connecting, queries, a free pooled connection."""
+    url = config["SQLALCHEMY_DATABASE_URI"]
+    options: dict = {"pool_pre_ping": True}
+    if not (url.startswith("sqlite") and ":memory:" in url):  # one shared connection, no queue
+        options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
+    if not url.startswith("sqlite"):
+        options["connect_args"] = _postgres_connect_args(config, make_url(url).query)
+    return {**options, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+
+
+def _postgres_connect_args(config, query) -> dict:
+    args = {
+        # libpq's whole connection set-up (TCP, start-up, authentication); it counts at least 2 s.
+        "connect_timeout": max(2, math.ceil(config["DATABASE_CONNECT_TIMEOUT"])),
+        # An idle connection whose peer vanished is noticed and dropped by the kernel...
+        "keepalives": 1,
+        "keepalives_idle": config["DATABASE_KEEPALIVES_IDLE"],
+        "keepalives_interval": config["DATABASE_KEEPALIVES_INTERVAL"],
+        "keepalives_count": config["DATABASE_KEEPALIVES_COUNT"],
+        # ...and so is one whose sent data (a query, a COMMIT) stays unacknowledged this long.
+        "tcp_user_timeout": int(config["DATABASE_NETWORK_TIMEOUT"] * 1000),
+    }
+    statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
+    if statement_ms > 0:
+        given = query.get("options", "")
+        args["options"] = f"{given} -c statement_timeout={statement_ms}".strip()
+    return args
+
+
+def answer_timeout(config) -> float | None:
+    """How long a connection waits for any answer: the server's limit plus the network's."""
+    statement = config["DATABASE_STATEMENT_TIMEOUT"]
+    if statement <= 0:
+        return None  # long statements are allowed, so silence proves nothing
+    return statement + config["DATABASE_NETWORK_TIMEOUT"]
+
+
 def init_engine_events(app: Flask) -> None:
-    if not is_sqlite(app):
-        return
     from crm.extensions import db
 
     with app.app_context():
         engine = db.engine
+    _track_commits(engine)
+    if is_sqlite(app):
+        _sqlite_events(app, engine)
+    else:
+        _postgres_events(app, engine)
+
+
+def _postgres_events(app: Flask, engine) -> None:
+    timeout = answer_timeout(app.config)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        from crm.pgconnection import AnsweringConnection
+
+        connection = AnsweringConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = timeout
+        return connection
+
+
+@contextmanager
+def without_statement_timeout(connection):
+    """No statement limit on this connection: for operator-run work such as migrations, which
+    may legitimately run longer than any web request should."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.commit()
+    connection.connection.driver_connection.answer_timeout = None
+    try:
+        yield
+    finally:
+        connection.invalidate()  # its settings are no longer the pool's; never reuse it
+
+
+def _sqlite_events(app: Flask, engine) -> None:
+    busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
@@ -59,7 +134,7 @@ def init_engine_events(app: Flask) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -103,3 +178,92 @@ def write_transaction() -> Iterator:
     finally:
         _writing.reset(token)
     session.expire_all()
+
+
+# When the connection is lost while COMMIT is on its way, the change may or may not have been
+# made. So the request remembers where its commit is, and an error page never claims that
+# nothing was saved when it cannot know.
+COMMIT_SENT = "sent"
+COMMIT_CONFIRMED = "confirmed"
+
+
+def _track_commits(engine) -> None:
+    event.listen(engine, "commit", _commit_sent)
+    if not event.contains(Session, "after_commit", _commit_confirmed):
+        event.listen(Session, "after_commit", _commit_confirmed)
+
+
+def _commit_sent(_connection) -> None:
+    if has_request_context():
+        g.commit_state = COMMIT_SENT
+
+
+def _commit_confirmed(_session) -> None:
+    if has_request_context() and g.get("commit_state") == COMMIT_SENT:
+        g.commit_state = COMMIT_CONFIRMED
+
+
+def commit_state() -> str | None:
+    """None (no commit yet in this request), COMMIT_SENT (unconfirmed) or COMMIT_CONFIRMED."""
+    return g.get("commit_state") if has_request_context() else None
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """The database could not be used: why (for the log), and whether a COMMIT was lost."""
+
+    reason: str
+    outcome_unknown: bool
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """How the database failed to answer, or None when it answered (e.g. refused a change)."""
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("no free database connection: " + _first_line(exc), False)
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    if _sqlite_busy(orig):
+        return Unavailable("database is locked: busy timeout expired", False)
+    lost = exc.connection_invalidated or _connection_failure(orig)
+    if lost:
+        return Unavailable(_first_line(orig), commit_state() == COMMIT_SENT)
+    if _server_gave_up(orig):
+        return Unavailable(_first_line(orig), False)
+    return None
+
+
+def _sqlite_busy(orig) -> bool:
+    # SQLITE_BUSY (5) and SQLITE_LOCKED (6), extended codes included
+    return isinstance(orig, sqlite3.OperationalError) and (
+        getattr(orig, "sqlite_errorcode", 0) & 0xFF in {5, 6}
+    )
+
+
+def _psycopg_state(orig) -> tuple[bool, str | None]:
+    if type(orig).__module__.split(".")[0] != "psycopg":
+        return False, None
+    return True, getattr(orig, "sqlstate", None)
+
+
+def _connection_failure(orig) -> bool:
+    """The client lost the server: refused, timed out, closed, or no answer (no SQLSTATE)."""
+    is_psycopg, state = _psycopg_state(orig)
+    if not is_psycopg:
+        return False
+    import psycopg
+
+    if state is None:
+        return isinstance(orig, psycopg.OperationalError)
+    return state.startswith(("08", "57P"))  # connection exception; shut down or starting
+
+
+def _server_gave_up(orig) -> bool:
+    """The server is there but cannot serve: statement timeout, too many connections."""
+    is_psycopg, state = _psycopg_state(orig)
+    return is_psycopg and state in {"57014", "53300"}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -21,6 +21,12 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def _unauthorized():
+    from crm.auth.views import login_again
+
+    return login_again(str(login_manager.login_message))
+
+
 def init_login(app: Flask) -> None:
     from crm.auth.views import enforce_session_timeouts
 
@@ -29,4 +35,5 @@ def init_login(app: Flask) -> None:
     login_manager.login_message = _l("Logga in för att se sidan.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    login_manager.unauthorized_handler(_unauthorized)
     app.before_request(enforce_session_timeouts)

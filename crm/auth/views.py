@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -31,7 +32,7 @@ def _login_account_key() -> str:
 
 
 def _failed_login(response) -> bool:
-    return response.status_code == 200 and request.method == "POST"
+    return response.status_code == 200 and request.method == "POST" and not g.get("logged_in")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -45,7 +46,12 @@ def _failed_login(response) -> bool:
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login
 )
 def login():
+    from crm.core.drafts import carried_draft
+
+    draft = carried_draft()  # what the person was sending when the session ended
     if current_user.is_authenticated:
+        if draft is not None:
+            return render_template("auth/resubmit.html", draft=draft)
         return redirect(url_for("core.start"))
     form = LoginForm()
     if form.validate_on_submit():
@@ -53,17 +59,38 @@ def login():
         if user is not None:
             next_url = safe_next(request.args.get("next"))
             lang = session.get("lang")
-            session.clear()  # a fresh session at log-in; no fixation
+            _clear_session()  # a fresh session at log-in; no fixation
             if lang:
                 session["lang"] = lang
             login_user(user)
             session["login_at"] = session["seen_at"] = utcnow().isoformat()
             session.permanent = True
             db.session.commit()
+            g.logged_in = True
+            if draft is not None:
+                return render_template("auth/resubmit.html", draft=draft)
             return redirect(next_url or url_for("core.start"))
         db.session.commit()  # keep the audit row of the failed attempt
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, draft=draft)
+
+
+def _clear_session() -> None:
+    session.clear()
+    # Flask-WTF caches the request's CSRF token; that one belonged to the old session.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
+def login_again(message: str):
+    """Send the person to log in. A form they were sending comes along as a draft: in the
+    log-in form's hidden fields (never in the URL), back to them after they have logged in."""
+    from crm.core.drafts import posted_draft
+
+    flash(message, "info")
+    draft = posted_draft()
+    if draft is None:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return render_template("auth/login.html", form=LoginForm(formdata=None), draft=draft), 401
 
 
 @bp.post("/logout")
@@ -96,9 +123,8 @@ def enforce_session_timeouts():
     )
     if expired:
         logout_user()
-        session.clear()
-        flash(_("Din session har gått ut. Logga in igen."), "info")
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        _clear_session()
+        return login_again(_("Din session har gått ut. Logga in igen."))
     if now - seen_at > SEEN_AT_RESOLUTION:
         # Refresh at most once a minute: re-signing the cookie on every request costs time.
         session["seen_at"] = now.isoformat()

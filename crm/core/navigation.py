@@ -10,6 +10,7 @@ from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from crm import database
 from crm.auth.permissions import Permission
 from crm.i18n import language
 
@@ -43,7 +44,9 @@ def nav_items() -> list[NavItem]:
         return []
     try:
         return _items()
-    except Exception:
+    except Exception as exc:
+        if database.unavailable(exc):
+            raise  # the whole page gets the 503 answer, with one log line
         log.exception("navigation failed; showing none")
         return []
 
