@@ -48,7 +48,7 @@ def carried_draft() -> Draft | None:
 
 
 def _draft(target: str | None, named_values) -> Draft | None:
-    from crm.auth.views import safe_next
+    from crm.core.urls import safe_next
 
     action = safe_next(target)
     if action is None:
