@@ -60,7 +60,6 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
-    i18n.init_app(app)
     templating.init_app(app)
     init_login(app)
     security.init_app(app)
@@ -68,11 +67,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from crm.activity.views import bp as follow_ups_bp
-    from crm.admin.views import bp as admin_bp
-    from crm.auth.account import bp as account_bp
+    from crm.audit.views import bp as audit_bp
+    from crm.auth.views import account_bp, users_bp
     from crm.auth.views import bp as auth_bp
     from crm.core.views import bp as core_bp
     from crm.inquiries.views import bp as inquiries_bp
+    from crm.mail.views import bp as mail_bp
     from crm.partners.views import bp as partners_bp
     from crm.public.views import bp as public_bp
     from crm.reports.views import bp as reports_bp
@@ -80,17 +80,16 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
-        admin_bp, routing_bp, account_bp,
+        users_bp, audit_bp, mail_bp, routing_bp, account_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from crm.core import errors, navigation
+    from crm.core import errors
 
     errors.init_app(app)
-    navigation.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -23,8 +24,12 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return current
 
 
-def today() -> date:
-    return utcnow().date()
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+def local_today() -> date:
+    """Today in Sweden: between midnight and 01:00/02:00 Swedish time, UTC is still yesterday."""
+    return datetime.now(SWEDEN).date()
 
 
 class UTCDateTime(TypeDecorator):

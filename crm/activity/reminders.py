@@ -15,7 +15,7 @@ from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import Status
 from crm.mail.models import OutboxMessage
 from crm.mail.services import queue_mail
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 
 
 def reminder_key(user: User, day: date) -> str:
@@ -24,7 +24,7 @@ def reminder_key(user: User, day: date) -> str:
 
 def send_reminders(today: date | None = None) -> tuple[int, int]:
     """Queue today's digest for everyone with something due; returns (queued, already sent)."""
-    today = today or utcnow().date()
+    today = today or local_today()
     queued = skipped = 0
     for user in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
         if not user.can(Permission.INQUIRY_EDIT):

@@ -4,25 +4,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from crm.activity.models import FollowUp
+from crm.activity import services
+from crm.activity.forms import FollowUpForm, RescheduleForm
+from crm.activity.queries import follow_ups_due, get_follow_up_or_404
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Recurrence
+from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.inquiries import services
-from crm.inquiries.forms import FollowUpForm, RescheduleForm
-from crm.inquiries.queries import chosen_user, follow_ups_due, staff_candidates
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/follow-ups")
-
-
-def get_follow_up_or_404(follow_up_id: int) -> FollowUp:
-    follow_up = db.session.get(FollowUp, follow_up_id)
-    if follow_up is None:
-        abort(404)
-    return follow_up
 
 
 def _back_to() -> str:
@@ -33,7 +27,7 @@ def _back_to() -> str:
 @permission_required(Permission.INQUIRY_VIEW)
 @once()
 def index():
-    candidates = staff_candidates()
+    candidates = assignable_users()
     form = FollowUpForm(data={"owner": str(current_user.id)}, candidates=candidates)
     status = 200
     if request.method == "POST":
@@ -42,7 +36,7 @@ def index():
         if form.validate_on_submit():
             try:
                 services.add_follow_up(
-                    form.title.data, form.due_on.data, chosen_user(form.owner.data),
+                    form.title.data, form.due_on.data, user_by_id(form.owner.data),
                     current_user, recurrence=Recurrence(form.recurrence.data),
                 )  # fmt: skip
                 remember_result(url_for("follow_ups.index"))
@@ -51,7 +45,7 @@ def index():
                 return redirect(url_for("follow_ups.index"))
             except DomainError as exc:
                 db.session.rollback()
-                getattr(form, exc.field).errors.append(exc.message)
+                show_domain_error(form, exc)
         status = 422
     return (
         render_template(

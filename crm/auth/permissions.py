@@ -64,6 +64,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+# Council officers: the roles inquiries and follow-ups are given to.
+ASSIGNABLE_ROLES = frozenset({Role.SECRETARY_GENERAL, Role.CHAIR})
+
+
 def role_can(role: Role | str | None, permission: Permission) -> bool:
     """Whether the role holds the permission; unknown roles hold nothing (fail closed)."""
     try:

@@ -98,3 +98,19 @@ def _dummy_hash() -> str:
 def end_all_sessions(user: User) -> None:
     """Invalidate every session cookie issued to the user (log-out, password change)."""
     user.session_version += 1
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own password change: the current one first (ASVS 3.7.1), then the policy.
+    Every other session of theirs ends."""
+    ok, _rehash = verify_password(user.password_hash, current)
+    if not ok:
+        raise DomainError(_("Fel lösenord."), field="current_password")
+    problems = password_problems(new, user.email)
+    if problems:
+        raise DomainError(" ".join(problems), field="new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    audit("password_changed", user, user)
+    db.session.flush()

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -15,15 +16,29 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
+from crm.activity.calendar import (
+    calendar_for,
+    issue_calendar_token,
+    revoke_calendar_token,
+    user_for_calendar_token,
+)
 from crm.audit.services import audit
-from crm.auth.forms import LoginForm
-from crm.auth.services import authenticate, end_all_sessions
-from crm.core.urls import safe_next
+from crm.auth.forms import LoginForm, PasswordChangeForm
+from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import all_users
+from crm.auth.services import authenticate, change_password, end_all_sessions
+from crm.core.forms import show_domain_error
+from crm.core.urls import external_url, safe_next
+from crm.errors import DomainError
 from crm.extensions import db, limiter
+from crm.security import keep_private
 from crm.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
+account_bp = Blueprint("account", __name__)  # every user's own page
+users_bp = Blueprint("users", __name__, url_prefix="/admin/users")
 SEEN_AT_RESOLUTION = timedelta(minutes=1)
 
 
@@ -32,7 +47,7 @@ def _login_account_key() -> str:
 
 
 def _failed_login(response) -> bool:
-    return response.status_code == 200 and request.method == "POST" and not g.get("logged_in")
+    return response.status_code == 422 and request.method == "POST" and not g.get("logged_in")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -72,7 +87,8 @@ def login():
             return redirect(next_url or url_for("core.start"))
         db.session.commit()  # keep the audit row of the failed attempt
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
-    return render_template("auth/login.html", form=form, draft=draft)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form, draft=draft), status
 
 
 def _clear_session() -> None:
@@ -129,3 +145,67 @@ def enforce_session_timeouts():
         # Refresh at most once a minute: re-signing the cookie on every request costs time.
         session["seen_at"] = now.isoformat()
     return None
+
+
+# ---- the user's own page: calendar feed address and password change --------------------
+
+
+@account_bp.route("/account", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current_password.data, form.new_password.data)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            login_user(current_user)  # this session goes on, with the new session version
+            session["login_at"] = session["seen_at"] = utcnow().isoformat()
+            flash(_("Lösenordet är bytt. Andra inloggningar har avslutats."), "success")
+            return redirect(url_for("account.profile"))
+    page = render_template(
+        "auth/account.html", form=form, empty=FlaskForm(), link=session.pop("calendar_link", None)
+    )
+    return page, 422 if form.is_submitted() else 200
+
+
+@account_bp.post("/account/calendar")
+@login_required
+def new_calendar_link():
+    token = issue_calendar_token(current_user)
+    audit("calendar_link_created", current_user, current_user)
+    db.session.commit()
+    session["calendar_link"] = external_url("account.calendar_feed", token=token)
+    return redirect(url_for("account.profile"))
+
+
+@account_bp.post("/account/calendar/revoke")
+@login_required
+def revoke_calendar_link():
+    revoke_calendar_token(current_user)
+    audit("calendar_link_revoked", current_user, current_user)
+    db.session.commit()
+    session.pop("calendar_link", None)
+    flash(_("Kalenderlänken är borttagen och fungerar inte längre."), "success")
+    return redirect(url_for("account.profile"))
+
+
+@account_bp.get("/calendar/<token>.ics")
+def calendar_feed(token: str):
+    keep_private("no-referrer")  # a feed has no forms
+    user = user_for_calendar_token(token)
+    if user is None:
+        abort(404)
+    return calendar_for(user), 200, {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+# ---- user administration ----------------------------------------------------------------
+
+
+@users_bp.get("")
+@permission_required(Permission.USER_MANAGE)
+def index():
+    return render_template("auth/users.html", users=all_users())

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import Flask, request, url_for
+from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -25,9 +25,9 @@ NAV = (
     ("reports.pipeline_board", _l("Pipeline"), Permission.REPORT_VIEW),
     ("reports.dashboard_page", _l("Översikt"), Permission.REPORT_VIEW),
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
-    ("admin.users", _l("Användare"), Permission.USER_MANAGE),
-    ("admin.audit_log", _l("Granskningslogg"), Permission.AUDIT_VIEW),
-    ("admin.mail", _l("E-postkö"), Permission.SETTINGS_MANAGE),
+    ("users.index", _l("Användare"), Permission.USER_MANAGE),
+    ("audit.index", _l("Granskningslogg"), Permission.AUDIT_VIEW),
+    ("mail.queue", _l("E-postkö"), Permission.SETTINGS_MANAGE),
 )
 
 
@@ -77,7 +77,7 @@ def _counts() -> dict[str, int]:
         new, follow_ups_due = menu_counts(current_user)
         counts.update({"inquiries.inbox": new, "follow_ups.index": follow_ups_due})
     if current_user.can(Permission.SETTINGS_MANAGE):
-        counts["admin.mail"] = _mail_needing_attention()
+        counts["mail.queue"] = _mail_needing_attention()
     return counts
 
 
@@ -88,6 +88,3 @@ def _mail_needing_attention() -> int:
     health = queue_health()
     return health.failed + health.held + health.delayed
 
-
-def init_app(app: Flask) -> None:
-    app.jinja_env.globals["nav_items"] = nav_items

@@ -1,11 +1,93 @@
-"""Template globals that are not about language (those are in crm/i18n.py)."""
+"""Every template filter and global, registered in one place, and the display helpers behind
+them that are not a feature's own."""
 
 from __future__ import annotations
 
-from flask import Flask
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
-from crm.core.idempotency import new_submission_id
+from flask import Flask, current_app
+from flask_babel import format_datetime
+from markupsafe import Markup
+
+from crm.i18n import language, other_language, select_locale
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["new_submission_id"] = new_submission_id
+    from crm.choices import Category, OrganisationType, Relationship
+    from crm.core.idempotency import new_submission_id
+    from crm.core.navigation import nav_items
+    from crm.core.urls import inquiry_url
+    from crm.inquiries.statuses import explain
+    from crm.timeutil import local_today
+
+    app.jinja_env.filters.update(date=format_date, datetime=format_moment)
+    app.jinja_env.globals.update(
+        current_locale=select_locale,
+        other_language=other_language,
+        status_label=status_label,
+        status_badge=status_badge,
+        status_explanation=explain,
+        today=local_today,
+        hours=format_hours,
+        category_choices=Category.choices,
+        organisation_type_choices=OrganisationType.choices,
+        relationship_choices=Relationship.choices,
+        inquiry_url=inquiry_url,
+        nav_items=nav_items,
+        new_submission_id=new_submission_id,
+    )
+
+
+def status_label(value: str | None) -> str:
+    from crm.inquiries.statuses import Status
+
+    try:
+        return Status(value).label
+    except ValueError:
+        return value or ""
+
+
+def format_hours(value: float | None) -> str:
+    """A duration in hours as people say it: "5 tim" under two days, else "3,5 dagar"."""
+    from flask_babel import format_decimal, gettext
+
+    if value is None:
+        return "–"
+    if value < 48:
+        return gettext("%(n)s tim", n=format_decimal(round(value, 1)))
+    return gettext("%(n)s dagar", n=format_decimal(round(value / 24, 1)))
+
+
+def status_badge(status) -> Markup:
+    """The coloured status label; lists show one per row, so each is built once per language."""
+    return _badge(status, language())
+
+
+@lru_cache(maxsize=64)
+def _badge(status, _language: str) -> Markup:
+    return Markup('<span class="badge status-{}">{}</span>').format(status.value, status.label)
+
+
+def format_moment(value) -> str:
+    return format_datetime(value, "short") if value else ""
+
+
+def format_date(value) -> str:
+    """A date (or the date of a moment) in Swedish time and the user's language.
+
+    Lists call this on every row, so it avoids Flask-Babel's per-call look-ups.
+    """
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    return _formatted_date(value, language())
+
+
+@lru_cache(maxsize=4096)
+def _formatted_date(day, locale: str) -> str:
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(day, "medium", locale=locale)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from flask import current_app
+from flask import current_app, g, url_for
+
+PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's converters leave unquoted
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -26,3 +28,15 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target:
         return None
     return target
+
+
+def inquiry_url(reference: str) -> str:
+    """`url_for("inquiries.detail", reference=…)` for list rows, which need dozens per page.
+
+    Building the prefix once per request and appending the quoted reference is several
+    times cheaper than a full URL build for each row.
+    """
+    prefix = g.get("inquiry_url_prefix")
+    if prefix is None:
+        prefix = g.inquiry_url_prefix = url_for("inquiries.detail", reference="x")[:-1]
+    return prefix + quote(reference, safe=PATH_SEGMENT_SAFE)

@@ -24,7 +24,7 @@ def start():
     if current_user.can(Permission.INQUIRY_VIEW):
         return redirect(url_for("inquiries.inbox"))
     if current_user.can(Permission.USER_MANAGE):
-        return redirect(url_for("admin.users"))
+        return redirect(url_for("users.index"))
     return redirect(url_for("core.home"))
 
 

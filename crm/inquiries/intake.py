@@ -12,10 +12,8 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    literal,
     literal_column,
     select,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -25,23 +23,12 @@ from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, ReferenceCounter
 from crm.mail.services import queue_mail
-from crm.partners.models import Organisation
-from crm.partners.services import normalise_name
+from crm.partners.services import match_organisation
 from crm.routing.services import choose_assignee
 from crm.timeutil import add_working_days, utcnow
 from crm.tokens import hash_token, new_token, plausible
 
 PRIVACY_NOTICE_VERSION = "2026-11"
-
-# Addresses at these domains say nothing about the sender's organisation.
-PUBLIC_MAIL_DOMAINS = frozenset(
-    {
-        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "outlook.com", "outlook.se",
-        "live.com", "live.se", "msn.com", "yahoo.com", "yahoo.se", "icloud.com", "me.com",
-        "telia.com", "bredband.net", "comhem.se", "spray.se", "protonmail.com", "proton.me",
-    }
-)  # fmt: skip
-
 
 @dataclass
 class IntakeData:
@@ -139,42 +126,6 @@ def find_by_status_token(token: str) -> Inquiry | None:
     if inquiry is None or not hmac.compare_digest(inquiry.status_token_hash, wanted):
         return None
     return inquiry
-
-
-def match_organisation(
-    organisation_number: str | None, name: str, email: str
-) -> Organisation | None:
-    """An existing organisation by number, then normalised name, then e-mail domain.
-
-    One statement fetches the candidates in that order of preference.
-    """
-    domain = email.rpartition("@")[2].lower()
-    by_domain = domain and domain not in PUBLIC_MAIL_DOMAINS
-    name_key = normalise_name(name)
-    conditions = [(1, Organisation.name_key == name_key)]
-    if organisation_number:
-        conditions.append((0, Organisation.org_number == organisation_number))
-    if by_domain:
-        conditions.append((2, Organisation.email_domain == domain))
-    # One indexed look-up per rule, best first; a third row shows two share the domain.
-    ranked = union_all(
-        *(select(Organisation.id, literal(rank).label("rank")).where(c) for rank, c in conditions)
-    ).subquery()
-    candidates = db.session.scalars(
-        select(Organisation)
-        .join(ranked, ranked.c.id == Organisation.id)
-        .order_by(ranked.c.rank, Organisation.id)
-        .limit(3)
-    ).all()
-    if candidates and organisation_number and candidates[0].org_number == organisation_number:
-        return candidates[0]
-    found = next((o for o in candidates if o.name_key == name_key), None)
-    if found:
-        return found
-    same_domain = [o for o in candidates if by_domain and o.email_domain == domain]
-    if len(same_domain) == 1:  # two organisations sharing a domain: let staff decide
-        return same_domain[0]
-    return None
 
 
 def submit_inquiry(

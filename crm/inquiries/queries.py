@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.activity.models import FollowUp
+from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.statuses import OPEN_STATUSES, Status
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 
 INBOX_LIMIT = 50
 
@@ -35,10 +36,12 @@ def _listing():
     )
 
 
-def inbox_for(user) -> dict[str, list[Inquiry]]:
+def inbox_for(user) -> dict[str, list]:
     """The inquiries a staff member should look at now, grouped for the inbox."""
+    from crm.activity.queries import follow_ups_this_week
+
     groups = {name: db.session.scalars(query).all() for name, query in inbox_queries(user).items()}
-    groups["follow_ups"] = follow_ups_due(user, until=utcnow().date() + timedelta(days=7))
+    groups["follow_ups"] = follow_ups_this_week(user)
     return groups
 
 
@@ -66,35 +69,6 @@ def inbox_queries(user) -> dict:
     }
 
 
-def follow_ups_due(user, until=None, limit: int = INBOX_LIMIT) -> list[FollowUp]:
-    """The user's open follow-ups, overdue first; only those due by `until` if given."""
-    return list(db.session.scalars(follow_ups_due_query(user, until, limit)))
-
-
-def follow_ups_due_query(user, until=None, limit: int = INBOX_LIMIT):
-    query = (
-        select(FollowUp)
-        .options(joinedload(FollowUp.inquiry), joinedload(FollowUp.organisation))
-        .where(FollowUp.owner_id == user.id, FollowUp.completed_at.is_(None))
-        .order_by(FollowUp.due_on, FollowUp.id)
-        .limit(limit)
-    )
-    if until is not None:
-        query = query.where(FollowUp.due_on <= until)
-    return query
-
-
-def public_replies(inquiry) -> list[TimelineEvent]:
-    """Replies staff chose to show the submitter on the status page, oldest first."""
-    return list(
-        db.session.scalars(
-            select(TimelineEvent)
-            .where(TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind == "public_reply")
-            .order_by(TimelineEvent.created_at, TimelineEvent.id)
-        )
-    )
-
-
 def get_inquiry_or_404(reference: str) -> Inquiry:
     from flask import abort
 
@@ -110,17 +84,6 @@ def get_inquiry_or_404(reference: str) -> Inquiry:
     if inquiry is None:
         abort(404)
     return inquiry
-
-
-def timeline_of(inquiry) -> list[TimelineEvent]:
-    return list(
-        db.session.scalars(
-            select(TimelineEvent)
-            .options(joinedload(TimelineEvent.actor))
-            .where(TimelineEvent.inquiry_id == inquiry.id)
-            .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
-        )
-    )
 
 
 # ---- the inquiry list -------------------------------------------------------------------
@@ -180,12 +143,6 @@ class InquiryFilters:
             "sort": "" if self.sort == "newest" else self.sort,
         }  # fmt: skip
         return {key: value for key, value in values.items() if value}
-
-
-def like_pattern(term: str) -> str:
-    """A LIKE pattern that matches the term as plain text (%, _ and \\ escaped)."""
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 # The searched text, as one expression; migration 0002 indexes exactly this.
@@ -346,42 +303,6 @@ def list_inquiries(
     )
 
 
-def notes_of(inquiry) -> list[Note]:
-    return list(
-        db.session.scalars(
-            select(Note)
-            .options(joinedload(Note.author))
-            .where(Note.inquiry_id == inquiry.id)
-            .order_by(Note.created_at.desc(), Note.id.desc())
-        )
-    )
-
-
-def follow_ups_of(inquiry) -> list[FollowUp]:
-    return list(
-        db.session.scalars(
-            select(FollowUp)
-            .options(joinedload(FollowUp.owner))
-            .where(FollowUp.inquiry_id == inquiry.id)
-            .order_by(FollowUp.completed_at.is_not(None), FollowUp.due_on, FollowUp.id)
-        )
-    )
-
-
-def chosen_user(value: str):
-    """The user picked in a form's select; the form has already checked it is a candidate."""
-    from crm.auth.models import User
-
-    return db.session.get(User, int(value))
-
-
-def staff_candidates() -> list:
-    """People an inquiry or follow-up can be given to."""
-    from crm.routing.admin import routing_targets
-
-    return routing_targets()
-
-
 # Every staff page shows these two counts; the statement is built once, not per request.
 MENU_COUNTS = select(
     select(func.count())
@@ -401,5 +322,5 @@ MENU_COUNTS = select(
 
 def menu_counts(user) -> tuple[int, int]:
     """My new inquiries, and my open follow-ups due today or earlier, in one round trip."""
-    new, due = db.session.execute(MENU_COUNTS, {"user_id": user.id, "today": utcnow().date()}).one()
+    new, due = db.session.execute(MENU_COUNTS, {"user_id": user.id, "today": local_today()}).one()
     return new, due

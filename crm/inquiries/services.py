@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Permission, Role
-from crm.choices import Channel, Priority, Recurrence, Relationship
+from crm.choices import Channel, Priority
 from crm.core.urls import external_url
 from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
-from crm.inquiries.intake import PUBLIC_MAIL_DOMAINS
 from crm.inquiries.models import Inquiry
 from crm.inquiries.statuses import FINAL_STATUSES, TRANSITIONS, WITHDRAWABLE_STATUSES, Status
 from crm.mail.services import queue_mail
+from crm.partners.queries import find_organisation_named
+from crm.partners.services import create_organisation_from_inquiry
 from crm.routing.services import role_holder
 from crm.timeutil import utcnow
 
 REOPEN_FROM = frozenset({Status.CLOSED, Status.DECLINED})
-NOTE_EDIT_WINDOW = timedelta(minutes=15)
 
 
 def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
@@ -77,7 +74,6 @@ def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
     record_event("priority_changed", actor, inquiry=inquiry, old=inquiry.priority, new=priority)
     audit("inquiry_priority_changed", actor, inquiry, new=priority.value)
     inquiry.priority = priority
-    _first_response(inquiry, actor)
     db.session.flush()
 
 
@@ -118,123 +114,6 @@ def declare_conflict(inquiry: Inquiry, actor, reason: str) -> None:
     record_event("conflict_declared", actor, inquiry=inquiry, reason=reason.strip())
     audit("conflict_declared", actor, inquiry)
     assign(inquiry, secretary, actor, reason="conflict_of_interest")
-
-
-def add_note(inquiry: Inquiry, body: str, actor) -> Note:
-    """An internal note; the submitter never sees it."""
-    if not body.strip():
-        raise DomainError(_("Skriv en anteckning."), field="body")
-    note = Note(
-        inquiry_id=inquiry.id,
-        organisation_id=inquiry.organisation_id,
-        author_id=actor.id,
-        body=body.strip(),
-    )
-    db.session.add(note)
-    db.session.flush()
-    record_event("note_added", actor, inquiry=inquiry, note_id=note.id)
-    audit("note_added", actor, note, inquiry_id=inquiry.id)
-    _first_response(inquiry, actor)
-    return note
-
-
-def note_still_editable(note: Note, now=None) -> bool:
-    return (now or utcnow()) - note.created_at <= NOTE_EDIT_WINDOW
-
-
-def edit_note(note: Note, body: str, actor, now=None) -> None:
-    """The author may correct a note within 15 minutes of writing it."""
-    now = now or utcnow()
-    if note.author_id != actor.id:
-        raise NotPermitted(_("Bara den som skrev anteckningen kan ändra den."))
-    if not note_still_editable(note, now):
-        raise NotPermitted(_("Anteckningar kan bara ändras i 15 minuter."))
-    if not body.strip():
-        raise DomainError(_("Skriv en anteckning."), field="body")
-    note.body = body.strip()
-    note.updated_at = now
-    audit("note_edited", actor, note)
-    db.session.flush()
-
-
-def add_follow_up(
-    title: str, due_on: date, owner: User, actor, *, inquiry=None, organisation=None,
-    recurrence: Recurrence = Recurrence.NONE, today: date | None = None,
-) -> FollowUp:  # fmt: skip
-    """Something to do by a date; not in the past."""
-    if due_on < (today or date.today()):
-        raise DomainError(_("Datumet har redan passerat."), field="due_on")
-    follow_up = FollowUp(
-        title=title.strip(), due_on=due_on, owner_id=owner.id, created_by_id=actor.id,
-        inquiry_id=inquiry.id if inquiry else None,
-        organisation_id=_organisation_id_for(organisation, inquiry),
-        recurrence=recurrence,
-    )  # fmt: skip
-    db.session.add(follow_up)
-    db.session.flush()
-    if inquiry is not None:
-        record_event(
-            "follow_up_added",
-            actor,
-            inquiry=inquiry,
-            title=follow_up.title,
-            due_on=due_on.isoformat(),
-        )
-    audit("follow_up_added", actor, follow_up)
-    return follow_up
-
-
-def _organisation_id_for(organisation, inquiry) -> int | None:
-    """A follow-up on an inquiry also shows on its organisation's record."""
-    if organisation is not None:
-        return organisation.id
-    return inquiry.organisation_id if inquiry is not None else None
-
-
-def complete_follow_up(follow_up: FollowUp, actor) -> FollowUp | None:
-    """Mark it done; a yearly one comes back a year later. Returns the next one, if any."""
-    if follow_up.completed_at is not None:
-        return None
-    follow_up.completed_at = utcnow()
-    follow_up.completed_by_id = actor.id
-    audit("follow_up_completed", actor, follow_up)
-    if follow_up.inquiry_id is not None:
-        db.session.add(
-            TimelineEvent(
-                inquiry_id=follow_up.inquiry_id,
-                actor_id=actor.id,
-                kind="follow_up_done",
-                data={"title": follow_up.title},
-            )
-        )
-    following = None
-    if follow_up.recurrence == Recurrence.YEARLY:
-        following = FollowUp(
-            title=follow_up.title, due_on=next_year(follow_up.due_on), owner_id=follow_up.owner_id,
-            inquiry_id=follow_up.inquiry_id, organisation_id=follow_up.organisation_id,
-            recurrence=Recurrence.YEARLY, created_by_id=actor.id,
-        )  # fmt: skip
-        db.session.add(following)
-    db.session.flush()
-    return following
-
-
-def reschedule_follow_up(
-    follow_up: FollowUp, due_on: date, actor, today: date | None = None
-) -> None:
-    if due_on < (today or date.today()):
-        raise DomainError(_("Datumet har redan passerat."), field="due_on")
-    follow_up.due_on = due_on
-    audit("follow_up_rescheduled", actor, follow_up, due_on=due_on.isoformat())
-    db.session.flush()
-
-
-def next_year(day: date) -> date:
-    """The same date a year later (29 February becomes 28 February)."""
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:
-        return day.replace(year=day.year + 1, day=28)
 
 
 def publish_reply(inquiry: Inquiry, body: str, actor) -> None:
@@ -295,26 +174,21 @@ def link_organisation(inquiry: Inquiry, organisation, actor) -> None:
     db.session.flush()
 
 
-def create_organisation_from(inquiry: Inquiry, actor):
-    """Add the inquiry's organisation to the register (refusing a duplicate) and link it."""
-    from crm.partners.models import Organisation
-    from crm.partners.services import normalise_name
+def change_organisation_link(inquiry: Inquiry, action: str, name: str | None, actor) -> None:
+    """Link the inquiry to the register entry named `name`, unlink it, or create its entry."""
+    if action == "unlink":
+        link_organisation(inquiry, None, actor)
+    elif action == "create":
+        create_organisation_from(inquiry, actor)
+    elif not name:
+        raise DomainError(_("Skriv organisationens namn."), field="organisation_name")
+    else:
+        link_organisation(inquiry, find_organisation_named(name), actor)
 
-    key = normalise_name(inquiry.organisation_name)
-    existing = db.session.scalar(select(Organisation).where(Organisation.name_key == key))
-    if existing is not None:
-        raise DomainError(_("%(name)s finns redan i registret. Koppla till den i stället.",
-                            name=existing.name), field="organisation_name")  # fmt: skip
-    domain = inquiry.email.rpartition("@")[2].lower()
-    organisation = Organisation(
-        name=inquiry.organisation_name, name_key=key, type=inquiry.organisation_type,
-        relationship=Relationship.PROSPECT, org_number=inquiry.organisation_number,
-        email_domain=None if domain in PUBLIC_MAIL_DOMAINS else domain,
-    )  # fmt: skip
-    db.session.add(organisation)
-    db.session.flush()
-    record_event("created", actor, organisation=organisation, source=inquiry.reference)
-    audit("organisation_created", actor, organisation)
+
+def create_organisation_from(inquiry: Inquiry, actor):
+    """Add the inquiry's organisation to the register and link the inquiry to it."""
+    organisation = create_organisation_from_inquiry(inquiry, actor)
     link_organisation(inquiry, organisation, actor)
     return organisation
 

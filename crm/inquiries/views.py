@@ -1,16 +1,18 @@
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.activity.models import Note
+from crm.activity import services as activity
+from crm.activity.forms import FollowUpForm, NoteForm
+from crm.activity.queries import follow_ups_of, get_note_or_404, notes_of, timeline_of
 from crm.audit.services import audit
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
+from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
 from crm.errors import DomainError, StaleObject
@@ -19,44 +21,17 @@ from crm.inquiries import services
 from crm.inquiries.forms import (
     AssignForm,
     ConflictForm,
-    FollowUpForm,
     LogInquiryForm,
-    NoteForm,
     OrganisationLinkForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
 )
-from crm.inquiries.queries import (
-    InquiryFilters,
-    chosen_user,
-    follow_ups_of,
-    get_inquiry_or_404,
-    inbox_for,
-    list_inquiries,
-    notes_of,
-    staff_candidates,
-    timeline_of,
-)
+from crm.inquiries.queries import InquiryFilters, get_inquiry_or_404, inbox_for, list_inquiries
 from crm.inquiries.statuses import Status, allowed_next
-from crm.public.views import intake_data
 from crm.regions import region_name, regions
 
 bp = Blueprint("inquiries", __name__)
-PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's converters leave unquoted
-
-
-@bp.app_template_global()
-def inquiry_url(reference: str) -> str:
-    """`url_for("inquiries.detail", reference=…)` for list rows, which need dozens per page.
-
-    Building the prefix once per request and appending the quoted reference is several
-    times cheaper than a full URL build for each row.
-    """
-    prefix = g.get("inquiry_url_prefix")
-    if prefix is None:
-        prefix = g.inquiry_url_prefix = url_for("inquiries.detail", reference="x")[:-1]
-    return prefix + quote(reference, safe=PATH_SEGMENT_SAFE)
 
 
 @bp.get("/inbox")
@@ -77,7 +52,7 @@ def index():
         filters=filters,
         page=page,
         statuses=list(Status),
-        staff=staff_candidates(),
+        staff=assignable_users(),
         regions=regions(),
     )
 
@@ -89,7 +64,7 @@ def new():
     form = LogInquiryForm()
     if form.validate_on_submit():
         inquiry, _token = services.log_inquiry(
-            intake_data(form), Channel(form.channel.data), current_user, form.send_receipt.data
+            form.intake_data(), Channel(form.channel.data), current_user, form.send_receipt.data
         )
         reference = inquiry.reference
         remember_result(url_for("inquiries.detail", reference=reference))
@@ -112,7 +87,7 @@ def detail(reference: str):
 
 def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
     """The detail page; `forms` carries a form with errors back to where it was filled in."""
-    candidates = staff_candidates()
+    candidates = assignable_users()
     version = {"version": inquiry.version}
     # formdata=None: on a POST, Flask-WTF would otherwise fill every form from the posted one.
     defaults = {
@@ -144,9 +119,7 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
             follow_ups=follow_ups_of(inquiry),
             forms=defaults,
             can_edit=current_user.can(Permission.INQUIRY_EDIT),
-            note_editable=lambda note: (
-                note.author_id == current_user.id and services.note_still_editable(note)
-            ),
+            note_editable=lambda note: activity.may_edit_note(current_user, note),
         ),
         status_code,
     )
@@ -172,13 +145,8 @@ def _act(reference: str, form_name: str, form, action, success: str, versioned: 
         return _conflict(reference, form_name, form)
     except DomainError as exc:
         db.session.rollback()
-        inquiry = get_inquiry_or_404(reference)
-        target_field = getattr(form, exc.field, None) if exc.field else None
-        if target_field is not None:
-            target_field.errors = [*target_field.errors, exc.message]
-            return render_detail(inquiry, {form_name: form}, 422)
-        flash(str(exc), "error")
-        return redirect(url_for("inquiries.detail", reference=reference))
+        show_domain_error(form, exc)
+        return render_detail(get_inquiry_or_404(reference), {form_name: form}, 422)
     flash(success, "success")
     return redirect(target)
 
@@ -223,10 +191,10 @@ def set_priority(reference: str):
 @permission_required(Permission.INQUIRY_ASSIGN)
 @once()
 def assign(reference: str):
-    form = AssignForm(candidates=staff_candidates())
+    form = AssignForm(candidates=assignable_users())
     return _act(
         reference, "assign", form,
-        lambda inq: services.assign(inq, chosen_user(form.assignee.data), current_user),
+        lambda inq: services.assign(inq, user_by_id(form.assignee.data), current_user),
         _("Ansvarig är ändrad. Den nya ansvariga får ett e-postmeddelande."),
     )  # fmt: skip
 
@@ -250,7 +218,7 @@ def add_note(reference: str):
     form = NoteForm()
     return _act(
         reference, "note", form,
-        lambda inq: services.add_note(inq, form.body.data, current_user),
+        lambda inq: activity.add_note(form.body.data, current_user, inquiry=inq),
         _("Anteckningen är sparad."), versioned=False,
     )  # fmt: skip
 
@@ -260,13 +228,10 @@ def add_note(reference: str):
 @once()
 def edit_note(reference: str, note_id: int):
     form = NoteForm()
-    inquiry = get_inquiry_or_404(reference)
-    note = db.session.get(Note, note_id)
-    if note is None or note.inquiry_id != inquiry.id:
-        abort(404)
+    note = get_note_or_404(note_id, inquiry_id=get_inquiry_or_404(reference).id)
     return _act(
         reference, "note", form,
-        lambda inq: services.edit_note(note, form.body.data, current_user),
+        lambda inq: activity.edit_note(note, form.body.data, current_user),
         _("Anteckningen är ändrad."), versioned=False,
     )  # fmt: skip
 
@@ -287,11 +252,11 @@ def reply(reference: str):
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def add_follow_up(reference: str):
-    form = FollowUpForm(candidates=staff_candidates())
+    form = FollowUpForm(candidates=assignable_users())
     return _act(
         reference, "follow_up", form,
-        lambda inq: services.add_follow_up(
-            form.title.data, form.due_on.data, chosen_user(form.owner.data),
+        lambda inq: activity.add_follow_up(
+            form.title.data, form.due_on.data, user_by_id(form.owner.data),
             current_user, inquiry=inq, recurrence=Recurrence(form.recurrence.data),
         ),
         _("Uppföljningen är sparad."), versioned=False,
@@ -303,19 +268,10 @@ def add_follow_up(reference: str):
 @once()
 def link_organisation(reference: str):
     form = OrganisationLinkForm()
-
-    def act(inquiry):
-        from crm.routing.admin import resolve_organisation
-
-        if form.action.data == "unlink":
-            services.link_organisation(inquiry, None, current_user)
-        elif form.action.data == "create":
-            services.create_organisation_from(inquiry, current_user)
-        else:
-            if not form.organisation_name.data:
-                raise DomainError(_("Skriv organisationens namn."), field="organisation_name")
-            services.link_organisation(
-                inquiry, resolve_organisation(form.organisation_name.data), current_user
-            )
-
-    return _act(reference, "organisation", form, act, _("Organisationen är ändrad."))
+    return _act(
+        reference, "organisation", form,
+        lambda inq: services.change_organisation_link(
+            inq, form.action.data, form.organisation_name.data, current_user
+        ),
+        _("Organisationen är ändrad."),
+    )  # fmt: skip

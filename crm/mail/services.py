@@ -25,7 +25,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import and_, case, func, or_, select, update
 
-from crm.activity.models import TimelineEvent
+from crm.activity.services import record_event
 from crm.audit.services import audit
 from crm.database import write_transaction
 from crm.extensions import db
@@ -215,11 +215,7 @@ def record_sent(claim: Claim, now: datetime) -> bool:
         if result.rowcount != 1:
             return False
         if claim.inquiry_id is not None:
-            session.add(
-                TimelineEvent(
-                    inquiry_id=claim.inquiry_id, kind="email_sent", data={"mail": claim.kind}
-                )
-            )
+            record_event("email_sent", None, inquiry=claim.inquiry_id, mail=claim.kind)
     return True
 
 
@@ -246,11 +242,7 @@ def record_failure(claim: Claim, error: str, now: datetime) -> OutboxStatus | No
         if result.rowcount != 1:
             return None
         if values["status"] is OutboxStatus.FAILED and claim.inquiry_id is not None:
-            session.add(
-                TimelineEvent(
-                    inquiry_id=claim.inquiry_id, kind="email_failed", data={"mail": claim.kind}
-                )
-            )
+            record_event("email_failed", None, inquiry=claim.inquiry_id, mail=claim.kind)
     return values["status"]
 
 

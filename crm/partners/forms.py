@@ -6,8 +6,9 @@ from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from crm.choices import OrganisationType, Relationship
+from crm.core.forms import options
 from crm.core.idempotency import OnceForm
-from crm.public.forms import options, validate_org_number, validate_phone
+from crm.public.forms import validate_org_number, validate_phone
 from crm.regions import regions
 from crm.validation import clean_line, clean_text, normalise_email
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.choices import OrganisationType, Relationship
+from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
-from crm.inquiries.queries import like_pattern
 from crm.inquiries.statuses import OPEN_STATUSES
-from crm.partners.models import Organisation
+from crm.partners.models import Contact, Organisation
 from crm.regions import regions
 
 PAGE_SIZE = 50
@@ -147,3 +147,28 @@ def _events(condition) -> list[TimelineEvent]:
             .limit(TIMELINE_LIMIT)
         )
     )
+
+
+def get_contact_or_404(organisation: Organisation, contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.organisation_id != organisation.id:
+        abort(404)
+    return contact
+
+
+def find_organisation_named(name: str | None, field: str = "organisation_name"):
+    """The register entry with this name (however it is spelled); None for no name, and a
+    DomainError on `field` when no entry has it."""
+    from flask_babel import gettext as _
+
+    from crm.errors import DomainError
+    from crm.partners.services import normalise_name
+
+    if not name:
+        return None
+    organisation = db.session.scalar(
+        select(Organisation).where(Organisation.name_key == normalise_name(name))
+    )
+    if organisation is None:
+        raise DomainError(_("Det finns ingen organisation med det namnet."), field=field)
+    return organisation

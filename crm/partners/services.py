@@ -7,16 +7,21 @@ import re
 import unicodedata
 from datetime import date, timedelta
 from importlib import resources
+from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import select
+from flask_babel import gettext as _
+from sqlalchemy import literal, select, union_all, update
 
-from crm.activity.models import FollowUp
+from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.activity.services import record_event
+from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Role
 from crm.choices import OrganisationType, Recurrence, Relationship
+from crm.errors import DomainError
 from crm.extensions import db
-from crm.partners.models import Organisation
+from crm.partners.models import Contact, Organisation
+from crm.timeutil import local_today
 
 # Legal-form words that do not make a different organisation ("Kulturlyftet ideell förening").
 _LEGAL_SUFFIXES = (
@@ -29,6 +34,16 @@ _LEGAL_SUFFIXES = (
     "hb",
     "kb",
 )
+# Addresses at these domains say nothing about the sender's organisation.
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "hotmail.com", "hotmail.se", "outlook.com", "outlook.se",
+        "live.com", "live.se", "msn.com", "yahoo.com", "yahoo.se", "icloud.com", "me.com",
+        "telia.com", "bredband.net", "comhem.se", "spray.se", "protonmail.com", "proton.me",
+    }
+)  # fmt: skip
+
+
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
 
@@ -47,6 +62,48 @@ def normalise_name(name: str) -> str:
     return key
 
 
+def match_organisation(
+    organisation_number: str | None, name: str, email: str
+) -> Organisation | None:
+    """An existing organisation by number, then normalised name, then e-mail domain.
+
+    One statement fetches the candidates in that order of preference.
+    """
+    domain = email.rpartition("@")[2].lower()
+    by_domain = domain and domain not in PUBLIC_MAIL_DOMAINS
+    name_key = normalise_name(name)
+    conditions = [(1, Organisation.name_key == name_key)]
+    if organisation_number:
+        conditions.append((0, Organisation.org_number == organisation_number))
+    if by_domain:
+        conditions.append((2, Organisation.email_domain == domain))
+    # One indexed look-up per rule, best first; a third row shows two share the domain.
+    ranked = union_all(
+        *(select(Organisation.id, literal(rank).label("rank")).where(c) for rank, c in conditions)
+    ).subquery()
+    candidates = db.session.scalars(
+        select(Organisation)
+        .join(ranked, ranked.c.id == Organisation.id)
+        .order_by(ranked.c.rank, Organisation.id)
+        .limit(3)
+    ).all()
+    if candidates and organisation_number and candidates[0].org_number == organisation_number:
+        return candidates[0]
+    found = next((o for o in candidates if o.name_key == name_key), None)
+    if found:
+        return found
+    same_domain = [o for o in candidates if by_domain and o.email_domain == domain]
+    if len(same_domain) == 1:  # two organisations sharing a domain: let staff decide
+        return same_domain[0]
+    return None
+
+
+def email_domain_of(email: str) -> str | None:
+    """The organisation's own domain in an address; None for webmail, which says nothing."""
+    domain = email.rpartition("@")[2].lower()
+    return None if not domain or domain in PUBLIC_MAIL_DOMAINS else domain
+
+
 def load_partner_seed() -> list[dict]:
     text = resources.files("crm.data").joinpath("partners.json").read_text("utf-8")
     return json.loads(text)["organisations"]
@@ -54,7 +111,7 @@ def load_partner_seed() -> list[dict]:
 
 def seed_partners(today: date | None = None) -> tuple[int, int]:
     """Create missing standing partners and member museums; return (orgs, follow-ups) added."""
-    today = today or date.today()
+    today = today or local_today()
     owner = db.session.scalar(
         select(User)
         .where(User.role == Role.SECRETARY_GENERAL, User.active.is_(True))
@@ -118,12 +175,6 @@ def _seed_follow_ups(organisation: Organisation, entry: dict, owner, today: date
 
 def normalise_website(value: str | None) -> str | None:
     """`https://host/path` with a lower-case host; None when empty; DomainError when not a URL."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from flask_babel import gettext as _
-
-    from crm.errors import DomainError
-
     value = (value or "").strip()
     if not value:
         return None
@@ -139,11 +190,6 @@ def normalise_website(value: str | None) -> str | None:
 
 def save_organisation(organisation: Organisation | None, values: dict, actor) -> Organisation:
     """Create or update an organisation; the name and the number must stay unique."""
-    from flask_babel import gettext as _
-
-    from crm.audit.services import audit
-    from crm.errors import DomainError
-
     key = normalise_name(values["name"])
     clash = db.session.scalar(select(Organisation).where(Organisation.name_key == key))
     if clash is not None and clash is not organisation:
@@ -182,18 +228,10 @@ MERGE_FILLS = ("org_number", "website", "email_domain", "region", "description",
 
 def merge_organisations(survivor: Organisation, duplicate: Organisation, actor) -> dict:
     """Move everything from `duplicate` to `survivor`, then delete the duplicate."""
-    from sqlalchemy import update
-
-    from crm.activity.models import Note, TimelineEvent
-    from crm.audit.services import audit
-    from crm.errors import DomainError
     from crm.inquiries.models import Inquiry
-    from crm.partners.models import Contact
     from crm.routing.models import RoutingRule
 
     if survivor.id == duplicate.id:
-        from flask_babel import gettext as _
-
         raise DomainError(_("Välj en annan organisation att slå ihop med."), field="duplicate")
     moved = {}
     for model in (Inquiry, Contact, Note, FollowUp, TimelineEvent, RoutingRule):
@@ -223,3 +261,62 @@ def merge_organisations(survivor: Organisation, duplicate: Organisation, actor) 
     db.session.flush()
     db.session.expire(survivor)
     return moved
+
+
+def create_organisation_from_inquiry(inquiry, actor) -> Organisation:
+    """Add the inquiry's organisation to the register (refusing a duplicate); the caller links
+    the inquiry to it."""
+    key = normalise_name(inquiry.organisation_name)
+    existing = db.session.scalar(select(Organisation).where(Organisation.name_key == key))
+    if existing is not None:
+        raise DomainError(
+            _("%(name)s finns redan i registret. Koppla till den i stället.", name=existing.name),
+            field="organisation_name",
+        )
+    organisation = Organisation(
+        name=inquiry.organisation_name, name_key=key, type=inquiry.organisation_type,
+        relationship=Relationship.PROSPECT, org_number=inquiry.organisation_number,
+        email_domain=email_domain_of(inquiry.email),
+    )  # fmt: skip
+    db.session.add(organisation)
+    db.session.flush()
+    record_event("created", actor, organisation=organisation, source=inquiry.reference)
+    audit("organisation_created", actor, organisation)
+    return organisation
+
+
+# ---- contacts ---------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("name", "title", "email", "phone")
+
+
+def add_contact(organisation: Organisation, values: dict, actor) -> Contact:
+    """A person at the organisation."""
+    contact = Contact(organisation_id=organisation.id)
+    _fill_contact(contact, values)
+    db.session.add(contact)
+    db.session.flush()
+    record_event("contact_added", actor, organisation=organisation, name=contact.name)
+    audit("contact_added", actor, contact)
+    return contact
+
+
+def update_contact(contact: Contact, values: dict, actor) -> None:
+    _fill_contact(contact, values)
+    audit("contact_updated", actor, contact)
+    db.session.flush()
+
+
+def remove_contact(contact: Contact, actor) -> None:
+    record_event(
+        "contact_removed", actor, organisation=contact.organisation_id, name=contact.name
+    )
+    audit("contact_removed", actor, contact)
+    db.session.delete(contact)
+    db.session.flush()
+
+
+def _fill_contact(contact: Contact, values: dict) -> None:
+    for name in CONTACT_FIELDS:
+        setattr(contact, name, values.get(name) or None)
+    contact.name = values["name"]

@@ -1,30 +1,29 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from crm.activity.models import Note
-from crm.activity.services import record_event
-from crm.audit.services import audit
+from crm.activity import services as activity
+from crm.activity.forms import FollowUpForm, NoteForm
+from crm.activity.queries import get_note_or_404
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Recurrence
+from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.inquiries import services as inquiry_services
-from crm.inquiries.forms import FollowUpForm, NoteForm
-from crm.inquiries.queries import chosen_user, staff_candidates
+from crm.partners import services
 from crm.partners.forms import ContactForm, MergeForm, OrganisationForm
-from crm.partners.models import Contact, Organisation
 from crm.partners.queries import (
     OrganisationFilters,
+    find_organisation_named,
+    get_contact_or_404,
     get_organisation_or_404,
     list_organisations,
     record_of,
 )
-from crm.partners.services import merge_organisations, normalise_name, save_organisation
 from crm.regions import region_name, regions
 
 bp = Blueprint("partners", __name__, url_prefix="/organisations")
@@ -48,12 +47,12 @@ def detail(organisation_id: int):
 
 
 def render_record(organisation, forms: dict | None = None, status: int = 200):
-    candidates = staff_candidates()
+    """The organisation's page; `forms` carries a form with errors back to where it was."""
     defaults = {
         "contact": ContactForm(formdata=None),
         "note": NoteForm(formdata=None),
         "follow_up": FollowUpForm(
-            formdata=None, data={"owner": str(current_user.id)}, candidates=candidates
+            formdata=None, data={"owner": str(current_user.id)}, candidates=assignable_users()
         ),
     }
     defaults.update(forms or {})
@@ -61,10 +60,30 @@ def render_record(organisation, forms: dict | None = None, status: int = 200):
         render_template(
             "partners/detail.html", organisation=organisation, forms=defaults,
             region_name=region_name, can_edit=current_user.can(Permission.ORGANISATION_EDIT),
+            note_editable=lambda note: activity.may_edit_note(current_user, note),
             **record_of(organisation),
         ),
         status,
     )  # fmt: skip
+
+
+def _on_record(organisation_id: int, form_name: str, form, action, success: str):
+    """Validate, run the service, commit once and go back to the record; errors beside the
+    fields of the form that was filled in."""
+    organisation = get_organisation_or_404(organisation_id)
+    if form.validate_on_submit():
+        try:
+            action(organisation)
+            target = url_for("partners.detail", organisation_id=organisation.id)
+            remember_result(target)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            flash(success, "success")
+            return redirect(target)
+    return render_record(get_organisation_or_404(organisation_id), {form_name: form}, 422)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -89,14 +108,14 @@ def _edit(organisation):
         form.region.data = organisation.region or ""
     if form.validate_on_submit():
         try:
-            saved = save_organisation(organisation, form.data, current_user)
+            saved = services.save_organisation(organisation, form.data, current_user)
             target = url_for("partners.detail", organisation_id=saved.id)
             remember_result(target)
             name = saved.name
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            getattr(form, exc.field).errors.append(exc.message)
+            show_domain_error(form, exc)
         else:
             flash(_("%(name)s är sparad.", name=name), "success")
             return redirect(target)
@@ -108,54 +127,26 @@ def _edit(organisation):
 @permission_required(Permission.ORGANISATION_EDIT)
 @once()
 def add_contact(organisation_id: int):
-    organisation = get_organisation_or_404(organisation_id)
     form = ContactForm()
-    if not form.validate_on_submit():
-        return render_record(organisation, {"contact": form}, 422)
-    contact = Contact(organisation_id=organisation.id)
-    _fill_contact(contact, form)
-    db.session.add(contact)
-    db.session.flush()
-    record_event("contact_added", current_user, organisation=organisation, name=contact.name)
-    audit("contact_added", current_user, contact)
-    return _done(organisation, _("Kontakten är sparad."))
-
-
-def _done(organisation, message: str):
-    """Commit the change, remember where it led, and go back to the organisation."""
-    target = url_for("partners.detail", organisation_id=organisation.id)
-    remember_result(target)
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target)
-
-
-def _fill_contact(contact: Contact, form: ContactForm) -> None:
-    contact.name = form.name.data
-    contact.title = form.title.data or None
-    contact.email = form.email.data
-    contact.phone = form.phone.data or None
-
-
-def _contact_or_404(organisation, contact_id: int) -> Contact:
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or contact.organisation_id != organisation.id:
-        abort(404)
-    return contact
+    return _on_record(
+        organisation_id, "contact", form,
+        lambda organisation: services.add_contact(organisation, form.data, current_user),
+        _("Kontakten är sparad."),
+    )  # fmt: skip
 
 
 @bp.post("/<int:organisation_id>/contacts/<int:contact_id>")
 @permission_required(Permission.ORGANISATION_EDIT)
 @once()
 def edit_contact(organisation_id: int, contact_id: int):
-    organisation = get_organisation_or_404(organisation_id)
-    contact = _contact_or_404(organisation, contact_id)
     form = ContactForm()
-    if not form.validate_on_submit():
-        return render_record(organisation, {"contact": form}, 422)
-    _fill_contact(contact, form)
-    audit("contact_updated", current_user, contact)
-    return _done(organisation, _("Kontakten är ändrad."))
+    return _on_record(
+        organisation_id, "contact", form,
+        lambda organisation: services.update_contact(
+            get_contact_or_404(organisation, contact_id), form.data, current_user
+        ),
+        _("Kontakten är ändrad."),
+    )  # fmt: skip
 
 
 @bp.post("/<int:organisation_id>/contacts/<int:contact_id>/delete")
@@ -163,47 +154,54 @@ def edit_contact(organisation_id: int, contact_id: int):
 @once()
 def delete_contact(organisation_id: int, contact_id: int):
     organisation = get_organisation_or_404(organisation_id)
-    contact = _contact_or_404(organisation, contact_id)
-    record_event("contact_removed", current_user, organisation=organisation, name=contact.name)
-    audit("contact_removed", current_user, contact)
-    db.session.delete(contact)
-    return _done(organisation, _("Kontakten är borttagen."))
+    services.remove_contact(get_contact_or_404(organisation, contact_id), current_user)
+    target = url_for("partners.detail", organisation_id=organisation.id)
+    remember_result(target)
+    db.session.commit()
+    flash(_("Kontakten är borttagen."), "success")
+    return redirect(target)
 
 
 @bp.post("/<int:organisation_id>/notes")
 @permission_required(Permission.ORGANISATION_EDIT)
 @once()
 def add_note(organisation_id: int):
-    organisation = get_organisation_or_404(organisation_id)
     form = NoteForm()
-    if not form.validate_on_submit():
-        return render_record(organisation, {"note": form}, 422)
-    note = Note(organisation_id=organisation.id, author_id=current_user.id, body=form.body.data)
-    db.session.add(note)
-    db.session.flush()
-    record_event("note_added", current_user, organisation=organisation, note_id=note.id)
-    audit("note_added", current_user, note, organisation_id=organisation.id)
-    return _done(organisation, _("Anteckningen är sparad."))
+    return _on_record(
+        organisation_id, "note", form,
+        lambda organisation: activity.add_note(
+            form.body.data, current_user, organisation=organisation
+        ),
+        _("Anteckningen är sparad."),
+    )  # fmt: skip
+
+
+@bp.post("/<int:organisation_id>/notes/<int:note_id>")
+@permission_required(Permission.ORGANISATION_EDIT)
+@once()
+def edit_note(organisation_id: int, note_id: int):
+    form = NoteForm()
+    note = get_note_or_404(note_id, organisation_id=organisation_id)
+    return _on_record(
+        organisation_id, "note", form,
+        lambda _organisation: activity.edit_note(note, form.body.data, current_user),
+        _("Anteckningen är ändrad."),
+    )  # fmt: skip
 
 
 @bp.post("/<int:organisation_id>/follow-ups")
 @permission_required(Permission.ORGANISATION_EDIT)
 @once()
 def add_follow_up(organisation_id: int):
-    organisation = get_organisation_or_404(organisation_id)
-    form = FollowUpForm(candidates=staff_candidates())
-    if form.validate_on_submit():
-        try:
-            inquiry_services.add_follow_up(
-                form.title.data, form.due_on.data, chosen_user(form.owner.data),
-                current_user, organisation=organisation,
-                recurrence=Recurrence(form.recurrence.data),
-            )  # fmt: skip
-            return _done(organisation, _("Uppföljningen är sparad."))
-        except DomainError as exc:
-            db.session.rollback()
-            getattr(form, exc.field).errors.append(exc.message)
-    return render_record(get_organisation_or_404(organisation_id), {"follow_up": form}, 422)
+    form = FollowUpForm(candidates=assignable_users())
+    return _on_record(
+        organisation_id, "follow_up", form,
+        lambda organisation: activity.add_follow_up(
+            form.title.data, form.due_on.data, user_by_id(form.owner.data), current_user,
+            organisation=organisation, recurrence=Recurrence(form.recurrence.data),
+        ),
+        _("Uppföljningen är sparad."),
+    )  # fmt: skip
 
 
 @bp.route("/<int:organisation_id>/merge", methods=["GET", "POST"])
@@ -213,26 +211,21 @@ def merge(organisation_id: int):
     survivor = get_organisation_or_404(organisation_id)
     form = MergeForm()
     if form.validate_on_submit():
-        duplicate = db.session.scalar(
-            select(Organisation).where(Organisation.name_key == normalise_name(form.duplicate.data))
-        )
         try:
-            if duplicate is None:
-                raise DomainError(
-                    _("Det finns ingen organisation med det namnet."), field="duplicate"
-                )
+            duplicate = find_organisation_named(form.duplicate.data, field="duplicate")
             name = duplicate.name
-            merge_organisations(survivor, duplicate, current_user)
-            remember_result(url_for("partners.detail", organisation_id=survivor.id))
+            services.merge_organisations(survivor, duplicate, current_user)
+            target = url_for("partners.detail", organisation_id=survivor.id)
+            remember_result(target)
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
-            form.duplicate.errors.append(exc.message)
+            show_domain_error(form, exc)
         else:
             message = _(
                 "%(name)s är sammanslagen med %(survivor)s.", name=name, survivor=survivor.name
             )
             flash(message, "success")
-            return redirect(url_for("partners.detail", organisation_id=survivor.id))
+            return redirect(target)
     status = 422 if form.is_submitted() else 200
     return render_template("partners/merge.html", form=form, organisation=survivor), status

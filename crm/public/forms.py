@@ -16,23 +16,20 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.core.forms import options
 from crm.core.idempotency import OnceForm
+from crm.inquiries.intake import IntakeData
 from crm.regions import regions
 from crm.validation import clean_line, clean_text, normalise_email, normalise_org_number
 
 PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
 
 
-def options(pairs) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in pairs]
-
-
-def _blank_choice(pairs) -> list[SelectChoice]:
+def _blank_choice(pairs) -> list:
     return options([("", _l("Välj …")), *pairs])
 
 
@@ -158,6 +155,23 @@ class InquiryFields(OnceForm):
         self.addressee.choices = options(Addressee.choices())
         self.organisation_type.choices = _blank_choice(OrganisationType.choices())
         self.category.choices = _blank_choice(Category.choices())
+
+    def intake_data(self) -> IntakeData:
+        """What the form says about the new inquiry, for `submit_inquiry`."""
+        return IntakeData(
+            organisation_name=self.organisation_name.data,
+            organisation_type=OrganisationType(self.organisation_type.data),
+            organisation_number=self.organisation_number.data,
+            contact_name=self.contact_name.data,
+            email=self.email.data,
+            phone=self.phone.data,
+            category=Category(self.category.data),
+            regions=self.regions.data or [],
+            subject=self.subject.data,
+            message=self.message.data,
+            addressee=Addressee(self.addressee.data),
+            consent=bool(getattr(self, "consent", None) and self.consent.data),
+        )
 
     def validate_organisation_type(self, field):
         _check_choice(field, OrganisationType)

@@ -18,19 +18,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import refresh
 
-from crm.choices import Addressee, Category, OrganisationType
 from crm.core.idempotency import FIELD, once, remember_result
 from crm.errors import InvalidTransition
 from crm.extensions import db, limiter
 from crm.inquiries.intake import (
     PRIVACY_NOTICE_VERSION,
-    IntakeData,
     find_by_status_token,
     plausible_reference,
     submit_inquiry,
 )
 from crm.inquiries.services import withdraw_by_submitter
-from crm.inquiries.statuses import WITHDRAWABLE_STATUSES, explain
+from crm.inquiries.statuses import WITHDRAWABLE_STATUSES
 from crm.public.forms import PublicInquiryForm, WithdrawForm
 from crm.public.spam import Verdict, judge, keep_or_restart
 from crm.regions import region_name
@@ -39,7 +37,6 @@ from crm.tokens import derived_token, new_token
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
-bp.add_app_template_global(explain, "status_explanation")
 
 
 def _public_form_limits() -> str:
@@ -99,7 +96,7 @@ def inquiry_form():
         notice = _("Kontrollera dina uppgifter och skicka förfrågan igen.")
         return _show_form(form, status=422, notice=notice)
     token = _status_token(form.submission_id.data)
-    inquiry, token = submit_inquiry(intake_data(form), status_token=token)
+    inquiry, token = submit_inquiry(form.intake_data(), status_token=token)
     reference = inquiry.reference  # read before the commit expires it
     remember_result(url_for("public.receipt"), reference=reference)
     db.session.commit()
@@ -129,23 +126,6 @@ def _keep_receipt(reference: str, token: str) -> None:
     session["receipt"] = {"reference": reference, "token": token}
 
 
-def intake_data(form) -> IntakeData:
-    return IntakeData(
-        organisation_name=form.organisation_name.data,
-        organisation_type=OrganisationType(form.organisation_type.data),
-        organisation_number=form.organisation_number.data,
-        contact_name=form.contact_name.data,
-        email=form.email.data,
-        phone=form.phone.data,
-        category=Category(form.category.data),
-        regions=form.regions.data or [],
-        subject=form.subject.data,
-        message=form.message.data,
-        addressee=Addressee(form.addressee.data),
-        consent=bool(getattr(form, "consent", None) and form.consent.data),
-    )
-
-
 @bp.get("/samverkan/tack")
 def receipt():
     stored = session.get("receipt")
@@ -168,7 +148,7 @@ def _inquiry_for_token(token: str):
 
 @bp.get("/samverkan/status/<token>")
 def status(token: str):
-    from crm.inquiries.queries import public_replies
+    from crm.activity.queries import public_replies
 
     inquiry = _inquiry_for_token(token)
     return render_template(

@@ -14,7 +14,7 @@ from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.queries import LISTED_COLUMNS
 from crm.inquiries.statuses import OPEN_STATUSES, Status
 from crm.partners.models import Organisation
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 
 BOARD_COLUMNS = (Status.NEW, Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD)
 OUTCOME_COLUMNS = (Status.AGREED, Status.DECLINED)
@@ -112,7 +112,7 @@ class Period:
 
     @classmethod
     def from_args(cls, args, today=None) -> Period:
-        today = today or utcnow().date()
+        today = today or local_today()
         year = (args.get("year") or "").strip()
         quarter = (args.get("quarter") or "").strip()
         return cls(

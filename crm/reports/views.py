@@ -4,8 +4,8 @@ from flask import Blueprint, render_template, request
 from flask_babel import format_date
 
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import assignable_users
 from crm.choices import Category, OrganisationType
-from crm.inquiries.queries import staff_candidates
 from crm.inquiries.statuses import allowed_next
 from crm.regions import region_name
 from crm.reports.charts import horizontal_bars
@@ -23,7 +23,7 @@ def pipeline_board():
         "reports/pipeline.html",
         columns=pipeline(filters),
         filters=filters,
-        staff=staff_candidates(),
+        staff=assignable_users(),
         allowed_next=allowed_next,
         now=utcnow(),
     )

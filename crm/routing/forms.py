@@ -5,8 +5,8 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.core.forms import options
 from crm.core.idempotency import OnceForm
-from crm.public.forms import options
 from crm.validation import clean_line
 
 ANY = ("", _l("Alla"))

@@ -1,16 +1,18 @@
-"""Routing: who gets a new inquiry. `route_inquiry` is pure and needs no database."""
+"""Routing: who gets a new inquiry, and the rules behind it. `route_inquiry` is pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Role
 from crm.choices import Addressee
 from crm.extensions import db
+from crm.partners.queries import find_organisation_named
 from crm.routing.models import RoutingRule
 
 
@@ -96,3 +98,50 @@ def choose_assignee(inquiry) -> tuple[Decision, User | None]:
     # The holders are still referenced here, so a role holder comes from the identity map.
     assignee = db.session.get(User, decision.user_id) if decision.user_id else None
     return decision, assignee
+
+
+# ---- managing the rules (/admin/routing) ---------------------------------------------
+
+
+def save_rule(rule: RoutingRule | None, values: dict, actor) -> RoutingRule:
+    """Create or update a rule from validated form values."""
+    organisation = find_organisation_named(values.get("organisation_name"))
+    created = rule is None
+    if created:
+        last = db.session.scalar(select(func.max(RoutingRule.position))) or 0
+        rule = RoutingRule(position=last + 1)
+        db.session.add(rule)
+    rule.name = values["name"]
+    rule.addressee = values["addressee"] or None
+    rule.category = values["category"] or None
+    rule.organisation_type = values["organisation_type"] or None
+    rule.target_user_id = int(values["target_user_id"])
+    rule.active = bool(values["active"])
+    rule.organisation_id = organisation.id if organisation else None
+    db.session.flush()
+    audit(
+        "routing_rule_created" if created else "routing_rule_updated", actor, rule, name=rule.name
+    )
+    return rule
+
+
+def move_rule(rule: RoutingRule, direction: str, actor) -> None:
+    """Swap the rule with its neighbour above ("up") or below ("down")."""
+    rules = list(
+        db.session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
+    )
+    index = rules.index(rule)
+    other = index - 1 if direction == "up" else index + 1
+    if not 0 <= other < len(rules):
+        return
+    rules[index], rules[other] = rules[other], rules[index]
+    for position, item in enumerate(rules, start=1):
+        item.position = position
+    db.session.flush()
+    audit("routing_rule_moved", actor, rule, direction=direction)
+
+
+def delete_rule(rule: RoutingRule, actor) -> None:
+    audit("routing_rule_deleted", actor, rule, name=rule.name)
+    db.session.delete(rule)
+    db.session.flush()

@@ -3,36 +3,25 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from crm.auth.permissions import Permission, permission_required
+from crm.auth.queries import assignable_users
+from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.routing.admin import delete_rule, move_rule, routing_targets, save_rule
 from crm.routing.forms import RoutingRuleForm
 from crm.routing.models import RoutingRule
+from crm.routing.queries import all_rules, get_rule_or_404
+from crm.routing.services import delete_rule, move_rule, save_rule
 
 bp = Blueprint("routing", __name__, url_prefix="/admin/routing")
-
-
-def get_rule_or_404(rule_id: int) -> RoutingRule:
-    rule = db.session.get(RoutingRule, rule_id)
-    if rule is None:
-        abort(404)
-    return rule
 
 
 @bp.get("")
 @permission_required(Permission.ROUTING_MANAGE)
 def rules():
-    rows = db.session.scalars(
-        select(RoutingRule)
-        .options(joinedload(RoutingRule.target_user), joinedload(RoutingRule.organisation))
-        .order_by(RoutingRule.position, RoutingRule.id)
-    ).all()
-    return render_template("routing/list.html", rules=rows)
+    return render_template("routing/list.html", rules=all_rules())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -50,7 +39,7 @@ def edit(rule_id: int):
 
 
 def _edit(rule: RoutingRule | None):
-    form = RoutingRuleForm(obj=rule, targets=routing_targets())
+    form = RoutingRuleForm(obj=rule, targets=assignable_users())
     if request.method == "GET" and rule is not None:
         form.organisation_name.data = rule.organisation.name if rule.organisation else ""
         form.target_user_id.data = str(rule.target_user_id)
@@ -59,7 +48,7 @@ def _edit(rule: RoutingRule | None):
             save_rule(rule, form.data, current_user)
         except DomainError as exc:
             db.session.rollback()
-            getattr(form, exc.field).errors.append(exc.message)
+            show_domain_error(form, exc)
         else:
             remember_result(url_for("routing.rules"))
             db.session.commit()

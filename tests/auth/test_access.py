@@ -66,8 +66,9 @@ POST_ACCESS = {
     "/organisations/{organisation_id}/contacts/{contact_id}": (302, 422, 403, 403, 403),
     "/organisations/{organisation_id}/contacts/{contact_id}/delete": (302, 302, 403, 403, 403),
     "/organisations/{organisation_id}/notes": (302, 422, 403, 403, 403),
+    "/organisations/{organisation_id}/notes/{org_note_id}": (302, 422, 403, 403, 403),
     "/organisations/{organisation_id}/follow-ups": (302, 422, 403, 403, 403),
-    "/account": (302, 200, 200, 200, 200),
+    "/account": (302, 422, 422, 422, 422),
     "/account/calendar": (302, 302, 302, 302, 302),
     "/account/calendar/revoke": (302, 302, 302, 302, 302),
     "/admin/mail/{message_id}/send-again": (302, 403, 403, 403, 302),
@@ -76,7 +77,7 @@ POST_ACCESS = {
     "/admin/mail/999999/discard": (302, 403, 403, 403, 404),
 }
 ENDPOINTS = {
-    "core.start", "inquiries.inbox", "inquiries.detail", "admin.users", "routing.rules",
+    "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
     "routing.new", "routing.edit", "routing.move", "routing.delete", "auth.logout",
     "inquiries.index", "inquiries.new", "inquiries.change_status", "inquiries.set_priority",
     "inquiries.assign", "inquiries.declare_conflict", "inquiries.add_note", "inquiries.edit_note",
@@ -84,10 +85,10 @@ ENDPOINTS = {
     "follow_ups.index", "follow_ups.complete", "follow_ups.reschedule",
     "partners.index", "partners.new", "partners.detail", "partners.edit", "partners.merge",
     "partners.add_contact", "partners.edit_contact", "partners.delete_contact", "partners.add_note",
-    "partners.add_follow_up", "reports.pipeline_board", "reports.dashboard_page",
+    "partners.add_follow_up", "partners.edit_note", "reports.pipeline_board", "reports.dashboard_page",
     "reports.export_inquiries", "account.profile", "account.new_calendar_link",
-    "account.revoke_calendar_link", "admin.audit_log", "admin.mail", "admin.mail_send_again",
-    "admin.mail_discard",
+    "account.revoke_calendar_link", "audit.index", "mail.queue", "mail.send_again",
+    "mail.discard",
 }  # fmt: skip
 
 
@@ -108,15 +109,17 @@ def objects(db):
     db.session.add_all([note, follow_up])
     db.session.flush()
     contact = Contact(organisation_id=organisation.id, name="c")
+    org_note = Note(organisation_id=organisation.id, author_id=target.id, body="y")
     message = OutboxMessage(
         kind="receipt", recipient="x@exempel.se", subject="s", body_text="b",
         status=OutboxStatus.FAILED, inquiry_id=inquiry.id,
     )  # fmt: skip
-    db.session.add_all([contact, message])
+    db.session.add_all([contact, message, org_note])
     db.session.commit()
     return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
             "follow_up_id": follow_up.id, "organisation_id": organisation.id,
-            "contact_id": contact.id, "message_id": message.id}  # fmt: skip
+            "contact_id": contact.id, "message_id": message.id,
+            "org_note_id": org_note.id}  # fmt: skip
 
 
 def _as(role, login_as):

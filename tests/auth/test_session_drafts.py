@@ -93,7 +93,7 @@ def test_a_wrong_password_keeps_the_draft_for_the_next_try(writer, db):
     data = MultiDict(form["fields"])
     data.update({"email": user.email, "password": "fel-lösenord-helt-och-hållet"})
     wrong = client.post(f"/login?next={action}", data=data)
-    assert wrong.status_code == 200
+    assert wrong.status_code == 422
     assert "Fel e-postadress eller lösenord." in wrong.text
     assert log_in_again(client, user, wrong.text, action).status_code == 200
 

@@ -8,9 +8,10 @@ import pytest
 from flask import url_for
 from flask_babel import force_locale, format_date, to_user_timezone
 
-from crm.i18n import _date, status_badge
+from crm.core.templating import format_date as _date
+from crm.core.templating import status_badge
 from crm.inquiries.statuses import Status
-from crm.inquiries.views import inquiry_url
+from crm.core.urls import inquiry_url
 
 
 @pytest.mark.parametrize("reference", ["SAM-2026-0042", "SAM-1999-12345", "a b/ö?&#"])

@@ -215,7 +215,7 @@ def test_failure_mid_request_rolls_back_everything(database, db, monkeypatch):
     def fail_after_writing(*args, **kwargs):
         raise OperationalError("INSERT INTO timeline_events", {}, Exception("disk full"))
 
-    monkeypatch.setattr("crm.inquiries.services.record_event", fail_after_writing)
+    monkeypatch.setattr("crm.activity.services.record_event", fail_after_writing)
     response = client.post(f"/inquiries/{inquiry.reference}/notes", data={"body": "halv"})
     assert response.status_code == 500
     assert "Inget av det du skickade har sparats" in response.text
