@@ -59,5 +59,3 @@ class RescheduleForm(OnceForm):
     due_on = DateField(
         _l("Nytt datum"), validators=[InputRequired(_l("Ange ett datum som ÅÅÅÅ-MM-DD."))]
     )
-
-

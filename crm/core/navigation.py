@@ -87,4 +87,3 @@ def _mail_needing_attention() -> int:
 
     health = queue_health()
     return health.failed + health.held + health.delayed
-

@@ -30,6 +30,7 @@ from crm.tokens import hash_token, new_token, plausible
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 
+
 @dataclass
 class IntakeData:
     """What a submitter (or staff, for another channel) tells us about a new inquiry."""

@@ -308,9 +308,7 @@ def update_contact(contact: Contact, values: dict, actor) -> None:
 
 
 def remove_contact(contact: Contact, actor) -> None:
-    record_event(
-        "contact_removed", actor, organisation=contact.organisation_id, name=contact.name
-    )
+    record_event("contact_removed", actor, organisation=contact.organisation_id, name=contact.name)
     audit("contact_removed", actor, contact)
     db.session.delete(contact)
     db.session.flush()

@@ -10,8 +10,8 @@ from flask_babel import force_locale, format_date, to_user_timezone
 
 from crm.core.templating import format_date as _date
 from crm.core.templating import status_badge
-from crm.inquiries.statuses import Status
 from crm.core.urls import inquiry_url
+from crm.inquiries.statuses import Status
 
 
 @pytest.mark.parametrize("reference", ["SAM-2026-0042", "SAM-1999-12345", "a b/ö?&#"])
