@@ -1,0 +1,128 @@
+"""Notes, follow-ups and reminders through HTTP."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from crm.activity.models import FollowUp, Note
+from crm.timeutil import utcnow
+from tests.factories import InquiryFactory, UserFactory
+from tests.helpers import mails
+
+
+def test_notes_are_escaped_keep_line_breaks_and_can_be_edited_for_15_minutes(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    client.post(
+        f"/inquiries/{inquiry.reference}/notes", data={"body": "<script>alert(1)</script>\nrad två"}
+    )
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\nrad två" in page
+    assert "<script>alert(1)" not in page
+    note = db.session.scalar(select(Note))
+    assert note.author_id == me.id
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note.id}", data={"body": "rättad"})
+    assert db.session.get(Note, note.id).body == "rättad"
+    db.session.get(Note, note.id).created_at = utcnow() - timedelta(minutes=16)
+    db.session.commit()
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note.id}", data={"body": "för sent"})
+    assert db.session.get(Note, note.id).body == "rättad"
+
+
+def test_another_author_cannot_edit_a_note(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    note = Note(inquiry_id=inquiry.id, author_id=UserFactory(role="chair").id, body="min")
+    db.session.add(note)
+    db.session.commit()
+    note_id = note.id  # the refused request rolls back, which expires objects in the session
+    client.post(f"/inquiries/{inquiry.reference}/notes/{note_id}", data={"body": "din"})
+    assert db.session.get(Note, note_id).body == "min"
+
+
+def test_follow_up_on_an_inquiry_with_date_validation(client, db, login_as):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    url = f"/inquiries/{inquiry.reference}/follow-ups"
+    base = {"title": "Ring tillbaka", "owner": me.id, "recurrence": "none"}
+    past = client.post(url, data={**base, "due_on": (date.today() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 422
+    assert "Datumet har redan passerat." in past.text
+    garbage = client.post(url, data={**base, "due_on": "nästa tisdag"})
+    assert garbage.status_code == 422
+    assert 'id="due_on-error"' in garbage.text
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
+    client.post(url, data={**base, "due_on": date.today().isoformat()})
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.title, follow_up.owner_id, follow_up.inquiry_id) == (
+        "Ring tillbaka",
+        me.id,
+        inquiry.id,
+    )
+
+
+def test_yearly_follow_up_comes_back_a_year_later(client, db, login_as):
+    me = login_as("secretary_general")
+    follow_up = FollowUp(
+        title="Årligt dialogsamtal", due_on=date(2026, 3, 1), owner_id=me.id, recurrence="yearly"
+    )
+    db.session.add(follow_up)
+    db.session.commit()
+    client.post(f"/follow-ups/{follow_up.id}/done")
+    follow_ups = db.session.scalars(select(FollowUp).order_by(FollowUp.id)).all()
+    assert follow_ups[0].completed_at is not None
+    assert (follow_ups[1].due_on, follow_ups[1].completed_at, follow_ups[1].recurrence) == (
+        date(2027, 3, 1),
+        None,
+        "yearly",
+    )
+
+
+def test_follow_ups_page_overdue_first_create_and_reschedule(client, db, login_as):
+    me = login_as("secretary_general")
+    today = date.today()
+    db.session.add_all(
+        [
+            FollowUp(title="Senare", due_on=today + timedelta(days=10), owner_id=me.id),
+            FollowUp(title="Försenad", due_on=today - timedelta(days=3), owner_id=me.id),
+        ]
+    )
+    db.session.commit()
+    page = client.get("/follow-ups").text
+    assert page.index("Försenad") < page.index("Senare")
+    client.post(
+        "/follow-ups",
+        data={"title": "Ny sak", "due_on": today.isoformat(), "owner": me.id, "recurrence": "none"},
+    )
+    assert "Ny sak" in client.get("/follow-ups").text
+    late = db.session.scalar(select(FollowUp).where(FollowUp.title == "Försenad"))
+    client.post(
+        f"/follow-ups/{late.id}/reschedule",
+        data={"due_on": (today + timedelta(days=1)).isoformat()},
+    )
+    assert db.session.get(FollowUp, late.id).due_on == today + timedelta(days=1)
+
+
+def test_send_reminders_once_per_day(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    UserFactory(role="chair")  # nothing due: no mail
+    UserFactory(role="board")
+    db.session.add(
+        FollowUp(title="Förfallen", due_on=date.today() - timedelta(days=1), owner_id=secretary.id)
+    )
+    db.session.add(
+        FollowUp(
+            title="Nästa vecka", due_on=date.today() + timedelta(days=7), owner_id=secretary.id
+        )
+    )
+    InquiryFactory(assignee_id=secretary.id, first_response_due_at=utcnow() - timedelta(hours=1))
+    db.session.commit()
+    first = runner.invoke(args=["crm", "send-reminders"])
+    assert "Queued 1 reminder digests; 0 already queued today." in first.output
+    second = runner.invoke(args=["crm", "send-reminders"])
+    assert "Queued 0 reminder digests; 1 already queued today." in second.output
+    [digest] = mails(db, "reminder")
+    assert digest.recipient == secretary.email
+    assert "Förfallen" in digest.body_text
+    assert "Nästa vecka" not in digest.body_text
+    assert "SAM-" in digest.body_text
