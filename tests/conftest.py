@@ -19,6 +19,29 @@ from crm import create_app
 from crm.extensions import db as _db
 
 TEST_PASSWORD = "korrekt-häst-batteri-häfta"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pytest_configure(config):
+    compile_translations()
+
+
+def compile_translations() -> None:
+    """Compile the English catalogue when it is missing or older than its source, so a plain
+    `pytest` from a fresh clone works (`make` does the same before it runs the suite)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    folder = os.path.join(ROOT, "translations", "en", "LC_MESSAGES")
+    po, mo = os.path.join(folder, "messages.po"), os.path.join(folder, "messages.mo")
+    if os.path.exists(mo) and os.path.getmtime(mo) >= os.path.getmtime(po):
+        return
+    with open(po, "rb") as source:
+        catalog = read_po(source)
+    partial = f"{mo}.{os.getpid()}"  # xdist workers may compile at once: each renames its own
+    with open(partial, "wb") as target:
+        write_mo(target, catalog, use_fuzzy=True)
+    os.replace(partial, mo)
 
 
 def database_url(tmp_path_factory) -> str:
