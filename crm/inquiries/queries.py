@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy import Integer, bindparam, exists, func, or_, select, text
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from crm.activity.models import FollowUp
+from crm.core.paging import Page, keyset_page
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
@@ -238,69 +239,15 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
     return conditions
 
 
-@dataclass
-class Page:
-    items: list
-    next_cursor: str | None
-    prev_cursor: str | None
-
-
-def encode_cursor(moment: datetime, row_id: int) -> str:
-    return f"{moment.astimezone(UTC).strftime('%Y%m%dT%H%M%S.%f')}_{row_id}"
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
-    if not cursor:
-        return None
-    try:
-        stamp, row_id = cursor.split("_", 1)
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC), int(row_id)
-    except ValueError:
-        return None
-
-
-def _beyond(column, cursor: tuple[datetime, int], before: bool):
-    """Rows after the cursor in (column, id) order, written so SQLite also uses the index.
-
-    `(a, b) < (x, y)` is what is meant, but SQLite does not drive an index from a row-value
-    comparison; `a <= x AND (a < x OR id < y)` gives both planners a range on `a`.
-    """
-    moment, row_id = cursor
-    if before:
-        return and_(column <= moment, or_(column < moment, Inquiry.id < row_id))
-    return and_(column >= moment, or_(column > moment, Inquiry.id > row_id))
-
-
 def list_inquiries(
     filters: InquiryFilters, user, after: str | None = None, before: str | None = None
 ) -> Page:
     """One page in keyset order: no OFFSET, so page 500 costs what page 1 costs."""
     column, descending = SORTS[filters.sort]
-    query = filtered(filters, user)
-    forward = decode_cursor(after)
-    backward = None if forward else decode_cursor(before)
-    if forward:
-        query = query.where(_beyond(column, forward, before=descending))
-    elif backward:
-        query = query.where(_beyond(column, backward, before=not descending))
-    reverse = backward is not None
-    order_desc = descending != reverse
-    ordering = (
-        (column.desc(), Inquiry.id.desc()) if order_desc else (column.asc(), Inquiry.id.asc())
-    )
-    rows = list(db.session.scalars(query.order_by(*ordering).limit(PAGE_SIZE + 1)).unique())
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    if reverse:
-        rows.reverse()
-    cursor_of = lambda row: encode_cursor(getattr(row, column.key), row.id)  # noqa: E731
-    has_next = more if not reverse else True
-    has_prev = (forward is not None) or (reverse and more)
-    return Page(
-        items=rows,
-        next_cursor=cursor_of(rows[-1]) if rows and has_next else None,
-        prev_cursor=cursor_of(rows[0]) if rows and has_prev else None,
-    )
+    return keyset_page(
+        filtered(filters, user), column, Inquiry.id,
+        descending=descending, after=after, before=before, size=PAGE_SIZE,
+    )  # fmt: skip
 
 
 # Every staff page shows these two counts; the statement is built once, not per request.
