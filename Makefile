@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: bench run test e2e lint format install install-dev install-browser translations compile-translations db-upgrade clean
+.PHONY: mutation bench run test e2e lint format install install-dev install-browser translations compile-translations db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,3 +61,9 @@ clean:
 # The benchmark, run by hand: `make bench BENCH_ARGS="--db sqlite --sizes 1000"`.
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Mutation testing of the rule modules, by hand (not in CI): see docs/testing.md.
+mutation: install-dev
+	rm -rf mutants
+	$(BIN)/mutmut run > /dev/null || true
+	$(BIN)/mutmut results

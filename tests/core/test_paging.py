@@ -1,7 +1,9 @@
 """Keyset paging, where the rule lives: every row once, in order, in both directions and both
 sort orders, ties on the sort column included."""
 
+import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -11,8 +13,9 @@ from crm.models import Inquiry
 from tests.factories import InquiryFactory
 
 BASE = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-# Seven rows; three share one moment and two another, so the id must break the ties.
-OFFSETS = [0, 0, 0, 5, 5, 9, 12]
+# Seven rows; three share one moment and two another, so the id must break the ties. They are
+# made out of time order, so a later moment does not always come with a higher id.
+OFFSETS = [9, 0, 5, 12, 0, 5, 0]
 
 
 @pytest.fixture
@@ -80,18 +83,32 @@ def test_a_page_that_exactly_fills_has_no_next(rows):
     assert page(True, size=len(rows) - 1).next_cursor is not None
 
 
-def test_cursors_round_trip_and_foreign_ones_are_ignored(rows):
+def test_cursors_round_trip_and_foreign_ones_are_ignored(rows, monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Stockholm")  # the server's own zone must not leak in
+    time.tzset()
     moment = BASE + timedelta(microseconds=123456)
-    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
+    summer = moment.astimezone(ZoneInfo("Europe/Stockholm"))
+    try:
+        assert decode_cursor(encode_cursor(summer, 42)) == (moment, 42)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
     for junk in ("", None, "garbage", "20260301T120000.000000_x", "2026_1"):
         assert decode_cursor(junk) is None
     assert ids(page(True, after="garbage")) == ids(page(True))
+
+
+def test_after_wins_when_both_cursors_are_given(rows):
+    first = page(True)
+    second = page(True, after=first.next_cursor)
+    assert ids(page(True, after=first.next_cursor, before=second.prev_cursor)) == ids(second)
 
 
 def test_beyond_in_python_terms(db, rows):
     """`beyond` selects exactly the rows strictly past the cursor, both ways."""
     pivot = rows[1]  # shares its moment with rows[0] and rows[2]
     cursor = (pivot.created_at, pivot.id)
+    assert rows[0].created_at == pivot.created_at == rows[2].created_at
     after = db.session.scalars(
         select(Inquiry.id).where(beyond(Inquiry.created_at, Inquiry.id, cursor, before=False))
     ).all()
