@@ -69,13 +69,12 @@ def match_organisation(
 
     One statement fetches the candidates in that order of preference.
     """
-    domain = email.rpartition("@")[2].lower()
-    by_domain = domain and domain not in PUBLIC_MAIL_DOMAINS
+    domain = email_domain_of(email)
     name_key = normalise_name(name)
     conditions = [(1, Organisation.name_key == name_key)]
     if organisation_number:
         conditions.append((0, Organisation.org_number == organisation_number))
-    if by_domain:
+    if domain:
         conditions.append((2, Organisation.email_domain == domain))
     # One indexed look-up per rule, best first; a third row shows two share the domain.
     ranked = union_all(
@@ -92,7 +91,7 @@ def match_organisation(
     found = next((o for o in candidates if o.name_key == name_key), None)
     if found:
         return found
-    same_domain = [o for o in candidates if by_domain and o.email_domain == domain]
+    same_domain = [o for o in candidates if domain and o.email_domain == domain]
     if len(same_domain) == 1:  # two organisations sharing a domain: let staff decide
         return same_domain[0]
     return None
@@ -100,8 +99,9 @@ def match_organisation(
 
 def email_domain_of(email: str) -> str | None:
     """The organisation's own domain in an address; None for webmail, which says nothing."""
-    domain = email.rpartition("@")[2].lower()
-    return None if not domain or domain in PUBLIC_MAIL_DOMAINS else domain
+    _, at, domain = email.rpartition("@")
+    domain = domain.lower()
+    return None if not at or not domain or domain in PUBLIC_MAIL_DOMAINS else domain
 
 
 def load_partner_seed() -> list[dict]:
