@@ -34,7 +34,6 @@ class Config:
     DEBUG = False
     TESTING = False
     SECRET_KEY_REQUIRED = False
-    CREATE_DEMO_USERS = False
 
     def __init__(self) -> None:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
@@ -140,7 +139,6 @@ def _development_secret(instance_path: str) -> str:
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
-    CREATE_DEMO_USERS = True
 
 
 class TestConfig(Config):
