@@ -28,6 +28,7 @@ NAV = (
     ("admin.users", _l("Användare"), Permission.USER_MANAGE),
     ("admin.audit_log", _l("Granskningslogg"), Permission.AUDIT_VIEW),
     ("admin.mail", _l("E-postkö"), Permission.SETTINGS_MANAGE),
+    ("workdays.closure_days", _l("Stängningsdagar"), Permission.SETTINGS_MANAGE),
 )
 
 
