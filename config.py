@@ -35,7 +35,7 @@ def _env_clock(name: str, default: str) -> time:
         hours, minutes = raw.strip().split(":")
         value = time(int(hours), int(minutes))
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a time of day as HH:MM, e.g. 17:00; got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a time of day as HH:MM, not {raw!r}") from exc
     if value == time(0, 0):
         # The day would end as it begins, and every message would count as after hours.
         raise ConfigError(f"{name} must be later than 00:00")

@@ -23,8 +23,8 @@ class ClosureDayForm(OnceForm):
         _l("Anledning"),
         filters=[clean_line],
         validators=[
-            DataRequired(_l("Skriv varför kansliet har stängt, till exempel ”Personaldag”.")),
+            DataRequired(_l("Skriv varför kansliet har stängt.")),
             Length(max=200, message=_l("Skriv högst 200 tecken.")),
         ],
-        description=_l("Visas bara för administratörer, till exempel ”Klämdag”."),
+        description=_l("Till exempel ”Klämdag” eller ”Personaldag”."),
     )

@@ -255,15 +255,13 @@ def add_closure_day(day: date, reason: str, actor) -> ClosureDay:
             ),
             "day",
         )
-    already = _("Den dagen är redan en stängningsdag.")
-    if db.session.scalar(select(ClosureDay.id).where(ClosureDay.day == day)) is not None:
-        raise DomainError(already, "day")
     closure = ClosureDay(day=day, reason=reason, created_by_id=getattr(actor, "id", None))
     try:
+        # The unique key decides, so two admins adding the same day at once get one row.
         with db.session.begin_nested():
             db.session.add(closure)
-    except IntegrityError:  # another admin added the same day a moment ago
-        raise DomainError(already, "day") from None
+    except IntegrityError:
+        raise DomainError(_("Den dagen är redan en stängningsdag."), "day") from None
     audit("closure_day_added", actor, closure, day=day.isoformat(), reason=reason)
     return closure
 
@@ -271,9 +269,7 @@ def add_closure_day(day: date, reason: str, actor) -> ClosureDay:
 def delete_closure_day(closure: ClosureDay, actor) -> None:
     """Remove an upcoming closure day; past ones stay, as they explain past due dates."""
     if closure.day < local_today():
-        raise DomainError(
-            _("En stängningsdag som har varit kan inte tas bort: den förklarar tidigare svarstider.")
-        )
+        raise DomainError(_("En dag som har varit kan inte tas bort: den förklarar svarstider."))
     audit("closure_day_deleted", actor, closure, day=closure.day.isoformat(), reason=closure.reason)
     db.session.delete(closure)
     db.session.flush()

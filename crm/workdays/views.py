@@ -68,13 +68,13 @@ def delete_closure_day(closure_day_id: int):
 
 def _page(form: ClosureDayForm) -> str:
     upcoming, past = services.list_closure_days()
-    this_year = services.local_today().year
-    lang = language()
-    config = current_app.config
+    year, lang, config = services.local_today().year, language(), current_app.config
+    holiday_years = [(y, services.holidays_in(y, lang)) for y in (year, year + 1)]
+    targets = [
+        (priority, services.target_working_days(priority, config))
+        for priority in (Priority.HIGH, Priority.NORMAL, Priority.LOW)
+    ]
     return render_template(
         "workdays/closure_days.html", form=form, upcoming=upcoming, past=past,
-        holiday_years=[(year, services.holidays_in(year, lang)) for year in (this_year, this_year + 1)],
-        targets=[(priority, services.target_working_days(priority, config)) for priority in
-                 (Priority.HIGH, Priority.NORMAL, Priority.LOW)],
-        workday_end=config["WORKDAY_ENDS_AT"],
+        holiday_years=holiday_years, targets=targets, workday_end=config["WORKDAY_ENDS_AT"],
     )  # fmt: skip
