@@ -78,6 +78,11 @@ def local_today() -> date:
     return local_now().date()
 
 
+def local_date(moment: datetime) -> date:
+    """The Swedish date of a moment, e.g. of a stored UTC timestamp."""
+    return _local(moment).date()
+
+
 def workday_end() -> time:
     """When the working day ends (WORKDAY_ENDS_AT), 17:00 outside an app."""
     if has_app_context():
@@ -216,7 +221,7 @@ def closure_days(start: date | None = None, end: date | None = None) -> frozense
 
 def response_due_for(received_at: datetime, priority: Priority | str) -> datetime:
     """When the first response to an inquiry received at `received_at` is due (one query)."""
-    closures = closure_days(start=_local(received_at).date())
+    closures = closure_days(start=local_date(received_at))
     return response_due_at(received_at, target_working_days(priority), closures)
 
 

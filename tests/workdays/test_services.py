@@ -31,6 +31,7 @@ from crm.workdays.services import (
     intake_day,
     is_working_day,
     list_closure_days,
+    local_date,
     local_now,
     local_today,
     next_working_day,
@@ -448,15 +449,31 @@ def test_local_now_and_today_are_swedish_without_an_app():
     assert today in {before, after}
 
 
-def test_local_now_follows_the_app_time_zone(app, monkeypatch):
+# At every moment one of these two zones (UTC+14 and UTC-12) has another date than UTC, so
+# a "today" taken from UTC is caught whenever the test runs.
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_local_now_and_today_follow_the_app_time_zone(app, monkeypatch, zone):
     with app.app_context():
         assert local_now().tzinfo == STOCKHOLM
-        monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", "America/Nuuk")
-        assert local_now().tzinfo == ZoneInfo("America/Nuuk")
-        assert local_today() in {
-            datetime.now(ZoneInfo("America/Nuuk")).date(),
-            (datetime.now(ZoneInfo("America/Nuuk")) - timedelta(minutes=1)).date(),
-        }
+        monkeypatch.setitem(app.config, "BABEL_DEFAULT_TIMEZONE", zone)
+        before = datetime.now(ZoneInfo(zone)).date()
+        now, today = local_now(), local_today()
+        after = datetime.now(ZoneInfo(zone)).date()
+    assert now.tzinfo == ZoneInfo(zone)
+    assert today in {before, after}
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (utc(2026, 6, 15, 21, 59), date(2026, 6, 15)),
+        (utc(2026, 6, 15, 22, 0), date(2026, 6, 16)),  # midnight in summer time
+        (utc(2026, 12, 31, 22, 59), date(2026, 12, 31)),
+        (utc(2026, 12, 31, 23, 0), date(2027, 1, 1)),  # midnight in winter: a new year
+    ],
+)
+def test_local_date_is_the_swedish_date_of_a_moment(moment, expected):
+    assert local_date(moment) == expected
 
 
 # ---- closure days in the database ------------------------------------------------------------
