@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_date as babel_format_date
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -41,7 +44,7 @@ def add_closure_day():
             remember_result(url_for("workdays.closure_days"))
             db.session.commit()
             day = format_date(closure.day, "full")
-            flash(_("%(day)s är nu en stängningsdag.", day=day), "success")
+            flash(_("Stängningsdag tillagd: %(day)s.", day=day), "success")
             return redirect(url_for("workdays.closure_days"))
     return _page(form), 422
 
@@ -62,14 +65,24 @@ def delete_closure_day(closure_day_id: int):
         return _page(ClosureDayForm()), 422
     remember_result(url_for("workdays.closure_days"))
     db.session.commit()
-    flash(_("%(day)s är inte längre en stängningsdag.", day=day), "success")
+    flash(_("Stängningsdag borttagen: %(day)s.", day=day), "success")
     return redirect(url_for("workdays.closure_days"))
+
+
+def _day_label(day: date, lang: str) -> str:
+    """Weekday, day and month ("torsdag 24 december"); the table's caption has the year."""
+    return babel_format_date(day, "EEEE d MMMM", locale=lang)
 
 
 def _page(form: ClosureDayForm) -> str:
     upcoming, past = services.list_closure_days()
     year, lang, config = services.local_today().year, language(), current_app.config
-    holiday_years = [(y, services.holidays_in(y, lang)) for y in (year, year + 1)]
+    # Only those on weekdays: a holiday on a weekend changes nothing, the weekend never counts.
+    holiday_years = [
+        (y, [(_day_label(day, lang), name) for day, name in services.holidays_in(y, lang)
+             if day.weekday() < services.SATURDAY])
+        for y in (year, year + 1)
+    ]  # fmt: skip
     targets = [
         (priority, services.target_working_days(priority, config))
         for priority in (Priority.HIGH, Priority.NORMAL, Priority.LOW)
