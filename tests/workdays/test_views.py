@@ -274,3 +274,16 @@ def test_only_the_admin_manages_closure_days(client, login_as, db, role):
     assert client.post(f"{PATH}/{row.id}/delete").status_code == 403
     assert len(rows(db)) == 1
     assert f'href="{PATH}"' not in client.get("/account").text
+
+
+def test_a_refused_day_leaves_the_submission_id_unused(client, login_as, db):
+    login_as("admin")
+    key = new_submission_id()
+    refused = client.post(PATH, data={"day": next_saturday().isoformat(), "reason": "x",
+                                      "submission_id": key})  # fmt: skip
+    assert refused.status_code == 422
+    assert f'value="{key}"' in refused.text  # the form comes back with the same id
+    day = upcoming_weekdays(1)[0]
+    accepted = client.post(PATH, data={"day": day.isoformat(), "reason": "x", "submission_id": key})
+    assert accepted.status_code == 302
+    assert rows(db) == [(day, "x")]
