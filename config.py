@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 
 
 class ConfigError(RuntimeError):
@@ -18,6 +18,28 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_days(name: str, default: int) -> int:
+    """A number of working days: a whole number, zero or more."""
+    days = _env_int(name, default)
+    if days < 0:
+        raise ConfigError(f"{name} must be zero or more working days, got {days}")
+    return days
+
+
+def _env_clock(name: str, default: str) -> time:
+    """A time of day written HH:MM (24-hour clock), e.g. 17:00."""
+    raw = os.environ.get(name) or default
+    try:
+        hours, minutes = raw.strip().split(":")
+        value = time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a time of day as HH:MM, not {raw!r}") from exc
+    if value == time(0, 0):
+        # The day would end as it begins, and every message would count as after hours.
+        raise ConfigError(f"{name} must be later than 00:00")
+    return value
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -94,7 +116,20 @@ class Config:
         # Seconds a person needs at least to fill the public form; the benchmark sets 0.
         self.FORM_MIN_FILL_SECONDS = _env_int("FORM_MIN_FILL_SECONDS", 3)
         self.BASE_URL = os.environ.get("SAMVERKA_BASE_URL", "http://127.0.0.1:5000")
-        self.RESPONSE_TARGET_WORKING_DAYS = _env_int("RESPONSE_TARGET_WORKING_DAYS", 5)
+        # The first response is due this many working days after an inquiry arrives, by priority
+        # (crm/workdays/services.py). RESPONSE_TARGET_WORKING_DAYS, the single target used
+        # before there was one per priority, stays the default for low and normal.
+        self.RESPONSE_TARGET_WORKING_DAYS = _env_days("RESPONSE_TARGET_WORKING_DAYS", 5)
+        self.RESPONSE_TARGET_DAYS_LOW = _env_days(
+            "RESPONSE_TARGET_DAYS_LOW", self.RESPONSE_TARGET_WORKING_DAYS
+        )
+        self.RESPONSE_TARGET_DAYS_NORMAL = _env_days(
+            "RESPONSE_TARGET_DAYS_NORMAL", self.RESPONSE_TARGET_WORKING_DAYS
+        )
+        self.RESPONSE_TARGET_DAYS_HIGH = _env_days("RESPONSE_TARGET_DAYS_HIGH", 2)
+        # A response is due at the end of a working day, Swedish time, not at the minute the
+        # inquiry came in; a message that arrives at or after this time counts as the next day's.
+        self.WORKDAY_ENDS_AT = _env_clock("WORKDAY_ENDS_AT", "17:00")
         self.LOG_JSON = _env_bool("LOG_JSON", False)
         # The dashboard's aggregates may be this many seconds old (per worker); 0 turns it off.
         self.DASHBOARD_CACHE_SECONDS = _env_int("DASHBOARD_CACHE_SECONDS", 60)

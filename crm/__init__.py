@@ -77,10 +77,11 @@ def register_blueprints(app: Flask) -> None:
     from crm.public.views import bp as public_bp
     from crm.reports.views import bp as reports_bp
     from crm.routing.views import bp as routing_bp
+    from crm.workdays.views import bp as workdays_bp
 
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
-        users_bp, audit_bp, mail_bp, routing_bp, account_bp,
+        users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -19,7 +19,8 @@ from crm.inquiries.statuses import FINAL_STATUSES, Status
 from crm.partners.models import Contact, Organisation
 from crm.partners.services import normalise_name
 from crm.regions import regions
-from crm.timeutil import add_working_days, utcnow
+from crm.timeutil import utcnow
+from crm.workdays.services import response_due_at
 
 BATCH = 2000
 # Where inquiries end up, roughly as a council's inbox looks after a few years.
@@ -207,7 +208,7 @@ class DemoData:
         else:
             org_name = f"{self.random.choice(self.cities)} kulturförening"
             kind, domain = OrganisationType.CIVIL_SOCIETY, "example.org"
-        due = add_working_days(created_at, 5)
+        due = response_due_at(created_at, 5, ())  # demo data ignores closure days
         responded = None
         if status is not Status.NEW:
             responded = created_at + timedelta(hours=self.random.randint(2, 24 * 12))

@@ -8,9 +8,11 @@ from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.partners.models import Contact, Organisation
 from crm.routing.models import RoutingRule
+from crm.workdays.models import ClosureDay
 
 __all__ = [
     "AuditLog",
+    "ClosureDay",
     "Contact",
     "FollowUp",
     "FormSubmission",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
@@ -13,23 +15,40 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The moment `days` working days (Monday–Friday) after `start`."""
-    current = start
-    remaining = days
-    while remaining > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            remaining -= 1
-    return current
+DEFAULT_ZONE = "Europe/Stockholm"
 
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
+def local_zone() -> ZoneInfo:
+    """The app's time zone (BABEL_DEFAULT_TIMEZONE), Europe/Stockholm outside an app."""
+    name = current_app.config["BABEL_DEFAULT_TIMEZONE"] if has_app_context() else DEFAULT_ZONE
+    return _zone(name)
+
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_now() -> datetime:
+    """Now, in Swedish time."""
+    return utcnow().astimezone(local_zone())
 
 
 def local_today() -> date:
-    """Today in Sweden: between midnight and 01:00/02:00 Swedish time, UTC is still yesterday."""
-    return datetime.now(SWEDEN).date()
+    """Today in Sweden: after 22:00 UTC in summer (23:00 in winter) a day later than in UTC."""
+    return local_now().date()
+
+
+def to_local(moment: datetime) -> datetime:
+    """The same moment in Swedish time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware values")
+    return moment.astimezone(local_zone())
+
+
+def local_date(moment: datetime) -> date:
+    """The Swedish date of a moment, e.g. of a stored UTC timestamp."""
+    return to_local(moment).date()
 
 
 class UTCDateTime(TypeDecorator):

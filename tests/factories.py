@@ -12,7 +12,8 @@ from crm.extensions import db
 from crm.inquiries.statuses import Status
 from crm.models import FollowUp, Inquiry, Note, Organisation, User
 from crm.partners.services import normalise_name
-from crm.timeutil import add_working_days, utcnow
+from crm.timeutil import utcnow
+from crm.workdays.services import response_due_at
 from tests.conftest import TEST_PASSWORD
 
 
@@ -58,7 +59,7 @@ class InquiryFactory(BaseFactory):
     message = "Vi vill gärna samarbeta kring en utställning."
     addressee = Addressee.NO_PREFERENCE
     status = Status.NEW
-    first_response_due_at = factory.LazyFunction(lambda: add_working_days(utcnow(), 5))
+    first_response_due_at = factory.LazyFunction(lambda: response_due_at(utcnow(), 5, ()))
 
 
 class NoteFactory(BaseFactory):

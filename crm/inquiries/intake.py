@@ -6,7 +6,6 @@ import hmac
 from dataclasses import dataclass, field
 from functools import cache
 
-from flask import current_app
 from sqlalchemy import (
     Integer,
     bindparam,
@@ -18,15 +17,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
-from crm.choices import Addressee, Category, Channel, OrganisationType
+from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, ReferenceCounter
 from crm.mail.services import queue_mail
 from crm.partners.services import match_organisation
 from crm.routing.services import choose_assignee
-from crm.timeutil import add_working_days, utcnow
+from crm.timeutil import utcnow
 from crm.tokens import hash_token, new_token, plausible
+from crm.workdays.services import response_due_for
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 
@@ -160,9 +160,7 @@ def submit_inquiry(
         subject=data.subject,
         message=data.message,
         addressee=data.addressee,
-        first_response_due_at=add_working_days(
-            now, current_app.config["RESPONSE_TARGET_WORKING_DAYS"]
-        ),
+        first_response_due_at=response_due_for(now, Priority.NORMAL),
         consent_text_version=PRIVACY_NOTICE_VERSION if data.consent else None,
         consent_at=now if data.consent else None,
         status_token_hash=hash_token(token),

@@ -83,7 +83,7 @@ def list_organisations(filters: OrganisationFilters, after: str | None = None):
     if after:
         key, _, row_id = after.rpartition("|")
         if row_id.isdigit():
-            # the index-friendly spelling of (name_key, id) > (key, row_id); see crm.core.paging.beyond()
+            # the index-friendly spelling of (name_key, id) > (key, row_id); see paging.beyond()
             query = query.where(
                 Organisation.name_key >= key,
                 or_(Organisation.name_key > key, Organisation.id > int(row_id)),

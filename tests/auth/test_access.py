@@ -3,8 +3,17 @@
 import pytest
 
 from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
-from crm.models import Contact, FollowUp, Note, OutboxMessage, OutboxStatus, RoutingRule
-from crm.timeutil import utcnow
+from crm.models import (
+    ClosureDay,
+    Contact,
+    FollowUp,
+    Note,
+    OutboxMessage,
+    OutboxStatus,
+    RoutingRule,
+)
+from crm.timeutil import local_today, utcnow
+from crm.workdays.services import next_working_day
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 
 PUBLIC = {
@@ -27,6 +36,7 @@ ACCESS = {
     "/admin/audit": (302, 403, 403, 403, 200),
     "/admin/audit?action=login_failed&actor=1&date=2026-01-01&before=5": (302, 403, 403, 403, 200),
     "/admin/mail": (302, 403, 403, 403, 200),
+    "/admin/closure-days": (302, 403, 403, 403, 200),
     "/admin/routing": (302, 200, 403, 403, 200),
     "/admin/routing/new": (302, 200, 403, 403, 200),
     "/admin/routing/{rule_id}": (302, 200, 403, 403, 200),
@@ -75,6 +85,9 @@ POST_ACCESS = {
     "/admin/mail/{message_id}/discard": (302, 403, 403, 403, 302),
     "/admin/mail/999999/send-again": (302, 403, 403, 403, 404),
     "/admin/mail/999999/discard": (302, 403, 403, 403, 404),
+    "/admin/closure-days": (302, 403, 403, 403, 422),
+    "/admin/closure-days/{closure_day_id}/delete": (302, 403, 403, 403, 302),
+    "/admin/closure-days/999999/delete": (302, 403, 403, 403, 404),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -89,7 +102,8 @@ ENDPOINTS = {
     "reports.dashboard_page",
     "reports.export_inquiries", "account.profile", "account.new_calendar_link",
     "account.revoke_calendar_link", "audit.index", "mail.queue", "mail.send_again",
-    "mail.discard",
+    "mail.discard", "workdays.closure_days", "workdays.add_closure_day",
+    "workdays.delete_closure_day",
 }  # fmt: skip
 
 
@@ -115,12 +129,14 @@ def objects(db):
         kind="receipt", recipient="x@exempel.se", subject="s", body_text="b",
         status=OutboxStatus.FAILED, inquiry_id=inquiry.id,
     )  # fmt: skip
-    db.session.add_all([contact, message, org_note])
+    # upcoming, so that the admin may remove it
+    closure_day = ClosureDay(day=next_working_day(local_today(), ()), reason="Personaldag")
+    db.session.add_all([contact, message, org_note, closure_day])
     db.session.commit()
     return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
             "follow_up_id": follow_up.id, "organisation_id": organisation.id,
             "contact_id": contact.id, "message_id": message.id,
-            "org_note_id": org_note.id}  # fmt: skip
+            "org_note_id": org_note.id, "closure_day_id": closure_day.id}  # fmt: skip
 
 
 def _as(role, login_as):
@@ -171,6 +187,7 @@ def test_navigation_shows_only_what_the_role_may_use(client, login_as):
     assert 'href="/admin/users"' not in page
     assert 'href="/admin/routing"' not in page
     assert 'href="/admin/mail"' not in page
+    assert 'href="/admin/closure-days"' not in page
 
 
 def test_admin_navigation(client, login_as):
@@ -179,4 +196,5 @@ def test_admin_navigation(client, login_as):
     assert 'href="/admin/users"' in page
     assert 'href="/admin/routing"' in page
     assert 'href="/admin/mail"' in page
+    assert 'href="/admin/closure-days"' in page
     assert 'href="/inbox"' not in page

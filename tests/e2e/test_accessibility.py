@@ -50,6 +50,8 @@ STAFF_PAGES = [
     ("users", "admin", "/admin/users", None),
     ("audit", "admin", "/admin/audit", None),
     ("mail", "admin", "/admin/mail", None),
+    ("closure-days", "admin", "/admin/closure-days", None),
+    ("closure-days-errors", "admin", "/admin/closure-days", "errors"),
 ]
 
 
@@ -159,6 +161,29 @@ def test_staff_pages_have_no_serious_violations(page_for, lang, name, who, path,
         path = link
     page.goto(path)
     check(page, name, lang, state, screenshot=lang == "sv")
+
+
+@pytest.mark.parametrize(("lang", "weeks"), [("sv", 6), ("en", 7)])
+def test_closure_days_page_with_rows(page_for, lang, weeks):
+    """The admin adds a closure day through the form; the page then lists it."""
+    from datetime import timedelta
+
+    from crm.timeutil import local_today
+    from crm.workdays.services import is_working_day, next_working_day
+
+    day = local_today() + timedelta(weeks=weeks)
+    if not is_working_day(day, ()):
+        day = next_working_day(day, ())
+    page = page_for(bypass_csp=True)
+    log_in(page, "admin")
+    switch_language(page, lang)
+    page.goto("/admin/closure-days")
+    page.fill("#day", day.isoformat())
+    page.fill("#reason", "Personaldag")
+    page.click("main form button[type=submit]")
+    page.wait_for_url("**/admin/closure-days")
+    assert page.locator("main table").first.locator("text=Personaldag").count() >= 1
+    check(page, "closure-days-rows", lang, None, screenshot=True)
 
 
 def test_every_page_title_says_where_you_are(page_for):
