@@ -2,7 +2,7 @@ import itertools
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm.activity.models import FollowUp, Note
 from crm.activity.services import (
@@ -33,6 +33,7 @@ from crm.models import (
     AuditLog,
     ConflictDeclaration,
     Inquiry,
+    Organisation,
     OutboxMessage,
     RoutingRule,
     TimelineEvent,
@@ -186,6 +187,10 @@ def _follow_up_of(user, inquiry):
     return follow_up
 
 
+def _spare_organisation():
+    return db.session.scalar(select(Organisation).where(Organisation.name == "Reservmuseet"))
+
+
 # Every service that acts on an inquiry, as the jävig user; each must refuse and change nothing.
 ACTING_SERVICES = {
     "change_status": lambda inq, me: change_status(inq, Status.TRIAGED, me),
@@ -193,7 +198,7 @@ ACTING_SERVICES = {
     "assign_to_someone_else": lambda inq, me: assign(inq, UserFactory(role="chair"), me),
     "assign_to_themselves": lambda inq, me: assign(inq, me, me),
     "publish_reply": lambda inq, me: publish_reply(inq, "Hej!", me),
-    "link_organisation": lambda inq, me: link_organisation(inq, OrganisationFactory(), me),
+    "link_organisation": lambda inq, me: link_organisation(inq, _spare_organisation(), me),
     "unlink_organisation": lambda inq, me: change_organisation_link(inq, "unlink", None, me),
     "create_organisation": lambda inq, me: create_organisation_from(inq, me),
     "add_note": lambda inq, me: add_note("Min åsikt", me, inquiry=inq),
@@ -211,15 +216,20 @@ ACTING_SERVICES = {
 
 @pytest.mark.parametrize("action", ACTING_SERVICES)
 def test_a_javig_user_cannot_act_on_the_inquiry(db, action):
+    OrganisationFactory(name="Reservmuseet")
     organisation = OrganisationFactory()
     inquiry = InquiryFactory(organisation_id=organisation.id)
     me = _declared(inquiry, UserFactory(role="chair"))
     before = (inquiry.status, inquiry.priority, inquiry.assignee_id, inquiry.organisation_id,
               inquiry.version, _events(inquiry))  # fmt: skip
     notes = {n.id: n.body for n in db.session.scalars(select(Note))}
+    counted = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
+    organisations, audited = counted(Organisation), counted(AuditLog)
     with pytest.raises(NotPermitted) as refused:
         ACTING_SERVICES[action](inquiry, me)
     assert "jäv" in str(refused.value)
+    # refused before doing anything, not only undone by the view's rollback
+    assert (counted(Organisation), counted(AuditLog)) == (organisations, audited)
     db.session.rollback()
     stored = db.session.get(Inquiry, inquiry.id)
     assert (stored.status, stored.priority, stored.assignee_id, stored.organisation_id,
@@ -230,8 +240,17 @@ def test_a_javig_user_cannot_act_on_the_inquiry(db, action):
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_jav_is_the_first_answer_whatever_else_is_wrong(app, db):
+    """A jävig person linking to an unknown name hears about the jäv, not the name."""
+    inquiry = InquiryFactory()
+    me = _declared(inquiry, UserFactory(role="chair"))
+    with app.test_request_context(), pytest.raises(NotPermitted):
+        change_organisation_link(inquiry, "link", "Finns inte", me)
+
+
 def test_the_same_services_work_for_a_colleague_without_jav(db):
     """The refusals above come from the jäv rule, not from the services failing anyway."""
+    OrganisationFactory(name="Reservmuseet")
     organisation = OrganisationFactory()
     inquiry = InquiryFactory(organisation_id=organisation.id)
     _declared(inquiry, UserFactory(role="chair"))
@@ -313,7 +332,7 @@ def test_a_second_declaration_by_the_same_person_is_refused_and_the_first_stays(
 def test_a_javig_chair_hands_over_to_the_secretary_general(db):
     secretary = UserFactory(role="secretary_general")
     chair = UserFactory(role="chair")
-    inquiry = InquiryFactory(assignee_id=chair.id)
+    inquiry = InquiryFactory(assignee_id=chair.id, assignee_seen_at=utcnow())
     follow_up = _follow_up_of(chair, inquiry)
     assert declare_conflict(inquiry, chair, "Jävig") == secretary
     assert inquiry.assignee_id == secretary.id
@@ -390,10 +409,22 @@ def test_record_viewed_marks_it_seen_for_the_assignee_only_and_keeps_the_version
     stored = db.session.get(Inquiry, inquiry.id)
     assert stored.assignee_seen_at is not None
     assert (stored.version, stored.updated_at) == (version, updated)
+    # reassigned by someone else since this copy was loaded: the stale copy does not count
+    handed = InquiryFactory(assignee_id=chair.id)
+    db.session.execute(
+        update(Inquiry)
+        .where(Inquiry.id == handed.id)
+        .values(assignee_id=secretary.id)
+        .execution_options(synchronize_session=False)
+    )
+    record_viewed(handed, chair)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Inquiry, handed.id).assignee_seen_at is None
     viewed = db.session.scalars(
         select(AuditLog.actor_id).where(AuditLog.action == "inquiry_viewed")
     )
-    assert viewed.all() == [secretary.id, chair.id]
+    assert viewed.all() == [secretary.id, chair.id, chair.id]
 
 
 # ---- the assignee's notice ----------------------------------------------------------------
