@@ -119,11 +119,11 @@ def add_follow_up(
     if inquiry is not None:
         require_may_act(inquiry, actor)
         if not may_be_assigned(owner, inquiry):
-            raise DomainError(
-                _("%(name)s har anmält jäv för förfrågan och kan inte få uppföljningar på den.",
-                  name=owner.name),
-                field="owner",
-            )  # fmt: skip
+            message = _(
+                "%(name)s har anmält jäv för förfrågan och kan inte få uppföljningar på den.",
+                name=owner.name,
+            )
+            raise DomainError(message, field="owner")
     _check_not_past(due_on, today)
     follow_up = FollowUp(
         title=title.strip(), due_on=due_on, owner_id=owner.id, created_by_id=actor.id,

@@ -195,7 +195,7 @@ def record_viewed(inquiry: Inquiry, viewer) -> None:
     if inquiry.assignee_id is None or inquiry.assignee_id != viewer.id:
         return
     now = utcnow()
-    db.session.execute(
+    stamped = db.session.execute(
         update(Inquiry)
         .where(
             Inquiry.id == inquiry.id,
@@ -205,7 +205,7 @@ def record_viewed(inquiry: Inquiry, viewer) -> None:
         .values(assignee_seen_at=now, updated_at=Inquiry.updated_at)
         .execution_options(synchronize_session=False)
     )
-    if inquiry.assignee_seen_at is None:
+    if stamped.rowcount:
         set_committed_value(inquiry, "assignee_seen_at", now)
 
 
