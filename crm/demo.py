@@ -232,6 +232,8 @@ class DemoData:
             "message": self.random.choice(self.sentences),
             "addressee": addressee,
             "assignee_id": self.random.choice(assignees) if assignees else None,
+            # whoever responded had opened it; only new ones wait in the assignee's inbox
+            "assignee_seen_at": responded if assignees else None,
             "status": status,
             "priority": self.random.choices(list(Priority), [2, 7, 1])[0],
             "first_response_due_at": due,

@@ -4,7 +4,7 @@ from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.audit.models import AuditLog
 from crm.auth.models import User
 from crm.core.idempotency import FormSubmission
-from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
+from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.partners.models import Contact, Organisation
 from crm.routing.models import RoutingRule
@@ -13,6 +13,7 @@ from crm.workdays.models import ClosureDay
 __all__ = [
     "AuditLog",
     "ClosureDay",
+    "ConflictDeclaration",
     "Contact",
     "FollowUp",
     "FormSubmission",

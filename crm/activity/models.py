@@ -33,6 +33,7 @@ class Note(db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     author: Mapped[User | None] = relationship()
+    inquiry = relationship("Inquiry")
 
     __table_args__ = (
         CheckConstraint(

@@ -6,12 +6,15 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.audit.services import audit
+from crm.auth.permissions import Permission
 from crm.choices import Recurrence
 from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
+from crm.inquiries.conflicts import may_act_on, may_be_assigned, require_may_act
 from crm.timeutil import local_today, utcnow
 
 NOTE_EDIT_WINDOW = timedelta(minutes=15)
@@ -51,6 +54,8 @@ def _plain(value: Any) -> Any:
 
 def add_note(body: str, actor, *, inquiry=None, organisation=None) -> Note:
     """Internal text on an inquiry (shown on its organisation's record too) or an organisation."""
+    if inquiry is not None:
+        require_may_act(inquiry, actor)
     body = body.strip()
     if not body:
         raise DomainError(_("Skriv en anteckning."), field="body")
@@ -76,13 +81,20 @@ def note_still_editable(note: Note, now: datetime | None = None) -> bool:
 
 
 def may_edit_note(user, note: Note, now: datetime | None = None) -> bool:
-    """Its author, within 15 minutes of writing it (the one rule the page and the service share)."""
-    return note.author_id == user.id and note_still_editable(note, now)
+    """Its author, within 15 minutes of writing it, unless they have since declared jäv on its
+    inquiry (the one rule the page and the service share)."""
+    return (
+        note.author_id == user.id
+        and note_still_editable(note, now)
+        and (note.inquiry is None or may_act_on(user, note.inquiry))
+    )
 
 
 def edit_note(note: Note, body: str, actor, now: datetime | None = None) -> None:
     """The author may correct a note within 15 minutes of writing it."""
     now = now or utcnow()
+    if note.inquiry is not None:
+        require_may_act(note.inquiry, actor)
     if note.author_id != actor.id:
         raise NotPermitted(_("Bara den som skrev anteckningen kan ändra den."))
     if not note_still_editable(note, now):
@@ -103,7 +115,15 @@ def add_follow_up(
     recurrence: Recurrence = Recurrence.NONE, today: date | None = None,
 ) -> FollowUp:  # fmt: skip
     """Something to do by a date; not in the past. One on an inquiry also shows on its
-    organisation's record."""
+    organisation's record, and is never given to someone jävig on the inquiry."""
+    if inquiry is not None:
+        require_may_act(inquiry, actor)
+        if not may_be_assigned(owner, inquiry):
+            message = _(
+                "%(name)s har anmält jäv för förfrågan och kan inte få uppföljningar på den.",
+                name=owner.name,
+            )
+            raise DomainError(message, field="owner")
     _check_not_past(due_on, today)
     follow_up = FollowUp(
         title=title.strip(), due_on=due_on, owner_id=owner.id, created_by_id=actor.id,
@@ -122,8 +142,38 @@ def add_follow_up(
     return follow_up
 
 
+def may_manage_follow_up(user, follow_up: FollowUp) -> bool:
+    """Whether the user may mark it done or move it (the page and the services share this).
+
+    Its owner may; so may whoever holds follow_up:manage_all (the secretary general), and for
+    a follow-up on an organisation alone only if they may also edit organisations. Nobody
+    jävig on the follow-up's inquiry may.
+    """
+    if user is None or not user.can(Permission.INQUIRY_EDIT):
+        return False
+    if follow_up.inquiry is not None and not may_act_on(user, follow_up.inquiry):
+        return False
+    if follow_up.owner_id == user.id:
+        return True
+    if not user.can(Permission.FOLLOW_UP_MANAGE_ALL):
+        return False
+    if follow_up.inquiry_id is None and follow_up.organisation_id is not None:
+        return user.can(Permission.ORGANISATION_EDIT)
+    return True
+
+
+def require_may_manage_follow_up(follow_up: FollowUp, actor) -> None:
+    """Refuse (NotPermitted) anyone `may_manage_follow_up` does not allow, saying why."""
+    if may_manage_follow_up(actor, follow_up):
+        return
+    if follow_up.inquiry is not None:
+        require_may_act(follow_up.inquiry, actor)
+    raise NotPermitted(_("Bara den som är ansvarig för uppföljningen kan ändra den."))
+
+
 def complete_follow_up(follow_up: FollowUp, actor) -> FollowUp | None:
     """Mark it done; a yearly one comes back a year later. Returns the next one, if any."""
+    require_may_manage_follow_up(follow_up, actor)
     if follow_up.completed_at is not None:
         return None
     follow_up.completed_at = utcnow()
@@ -147,10 +197,31 @@ def reschedule_follow_up(
     follow_up: FollowUp, due_on: date, actor, today: date | None = None
 ) -> None:
     """Move it to another day; not in the past."""
+    require_may_manage_follow_up(follow_up, actor)
     _check_not_past(due_on, today)
     follow_up.due_on = due_on
     audit("follow_up_rescheduled", actor, follow_up, due_on=due_on.isoformat())
     db.session.flush()
+
+
+def hand_over_follow_ups(inquiry, from_user, to_user) -> list[FollowUp]:
+    """Give `from_user`'s open follow-ups on the inquiry to `to_user` (nobody if None): what a
+    person who declares jäv leaves behind."""
+    moved = list(
+        db.session.scalars(
+            select(FollowUp).where(
+                FollowUp.inquiry_id == inquiry.id,
+                FollowUp.owner_id == from_user.id,
+                FollowUp.completed_at.is_(None),
+            )
+        )
+    )
+    for follow_up in moved:
+        follow_up.owner = to_user
+        follow_up.owner_id = to_user.id if to_user is not None else None
+        audit("follow_up_handed_over", from_user, follow_up, owner_id=follow_up.owner_id)
+    db.session.flush()
+    return moved
 
 
 def _check_not_past(due_on: date, today: date | None) -> None:

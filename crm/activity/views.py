@@ -13,8 +13,9 @@ from crm.choices import Recurrence
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
-from crm.errors import DomainError
+from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
+from crm.inquiries.queries import load_conflicts
 
 bp = Blueprint("follow_ups", __name__, url_prefix="/follow-ups")
 
@@ -47,13 +48,16 @@ def index():
                 db.session.rollback()
                 show_domain_error(form, exc)
         status = 422
+    follow_ups = follow_ups_due(current_user, limit=500)
+    load_conflicts(f.inquiry for f in follow_ups)
     return (
         render_template(
             "activity/follow_ups.html",
-            follow_ups=follow_ups_due(current_user, limit=500),
+            follow_ups=follow_ups,
             form=form,
             reschedule=RescheduleForm(formdata=None),
             can_edit=current_user.can(Permission.INQUIRY_EDIT),
+            manageable=lambda f: services.may_manage_follow_up(current_user, f),
         ),
         status,
     )
@@ -63,6 +67,7 @@ def index():
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def complete(follow_up_id: int):
+    # Someone else's follow-up raises NotPermitted: 403 with the reason, nothing changed.
     following = services.complete_follow_up(get_follow_up_or_404(follow_up_id), current_user)
     remember_result(_back_to())
     next_due = following.due_on.isoformat() if following is not None else None
@@ -79,6 +84,7 @@ def complete(follow_up_id: int):
 @once()
 def reschedule(follow_up_id: int):
     follow_up = get_follow_up_or_404(follow_up_id)
+    services.require_may_manage_follow_up(follow_up, current_user)  # 403 before 422
     form = RescheduleForm()
     if not form.validate_on_submit():
         flash(_("Ange ett datum som ÅÅÅÅ-MM-DD."), "error")
@@ -88,6 +94,8 @@ def reschedule(follow_up_id: int):
         remember_result(_back_to())
         db.session.commit()
         flash(_("Nytt datum: %(date)s.", date=form.due_on.data.isoformat()), "success")
+    except NotPermitted:
+        raise
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc), "error")

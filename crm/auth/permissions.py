@@ -32,6 +32,8 @@ class Permission(Choice):
     INQUIRY_VIEW = "inquiry:view"
     INQUIRY_EDIT = "inquiry:edit"
     INQUIRY_ASSIGN = "inquiry:assign"
+    # Complete or move anyone's follow-up, not only one's own.
+    FOLLOW_UP_MANAGE_ALL = "follow_up:manage_all"
     ORGANISATION_VIEW = "organisation:view"
     ORGANISATION_EDIT = "organisation:edit"
     REPORT_VIEW = "report:view"
@@ -51,6 +53,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {
             _P.ORGANISATION_VIEW,
             _P.ORGANISATION_EDIT,
+            _P.FOLLOW_UP_MANAGE_ALL,
             _P.REPORT_VIEW,
             _P.EXPORT_PERSONAL_DATA,
             _P.ROUTING_MANAGE,

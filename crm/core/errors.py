@@ -121,6 +121,20 @@ def _http_error_page(exc: HTTPException):
     return render_error(exc.code)
 
 
+def handle_not_permitted(exc):
+    """A rule refused this person the action (jäv, someone else's note or follow-up): 403 with
+    the rule's own explanation, and nothing of the request kept."""
+    from flask_login import current_user
+
+    db.session.rollback()
+    user = current_user.get_id() if current_user.is_authenticated else None
+    log.warning("action_refused user=%s path=%s", user, request.path)
+    page = render_template(
+        "errors/error.html", code=403, title=ERRORS[403][0], message=exc.message, error_id=None
+    )
+    return page, 403
+
+
 def handle_unexpected(exc: Exception):
     db.session.rollback()
     error_id = secrets.token_hex(4)
@@ -164,7 +178,10 @@ def handle_database_error(exc: Exception):
 
 
 def init_app(app: Flask) -> None:
+    from crm.errors import NotPermitted
+
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(NotPermitted, handle_not_permitted)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(PoolTimeout, handle_database_error)
     if not app.testing:  # tests want the real traceback; they check this page by turning it on

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
@@ -40,6 +40,9 @@ class Inquiry(db.Model):
     )
 
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # When the assignee first opened the inquiry after it was given to them; every assignment
+    # clears it, so a handed-over inquiry shows up in the new assignee's inbox.
+    assignee_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.NEW)
     priority: Mapped[Priority] = mapped_column(enum_column(Priority), default=Priority.NORMAL)
 
@@ -64,6 +67,11 @@ class Inquiry(db.Model):
     region_links: Mapped[list[InquiryRegion]] = relationship(
         cascade="all, delete-orphan", order_by="InquiryRegion.region_code"
     )
+    conflicts: Mapped[list[ConflictDeclaration]] = relationship(
+        back_populates="inquiry",
+        cascade="all, delete-orphan",
+        order_by="ConflictDeclaration.declared_at, ConflictDeclaration.id",
+    )
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
@@ -78,7 +86,20 @@ class Inquiry(db.Model):
         Index("ix_inquiries_assignee_created_at", "assignee_id", "created_at"),
         # the pipeline's recent outcomes and the retention purge
         Index("ix_inquiries_status_closed_at", "status", "closed_at"),
+        # the inbox: handed to me and not opened yet (few rows, so a partial index)
+        Index(
+            "ix_inquiries_assignee_unseen",
+            "assignee_id",
+            "created_at",
+            "id",
+            postgresql_where=text("assignee_seen_at IS NULL"),
+            sqlite_where=text("assignee_seen_at IS NULL"),
+        ),
     )
+
+    def declared_conflict(self, user) -> ConflictDeclaration | None:
+        """The user's jäv declaration on this inquiry, if they made one."""
+        return next((c for c in self.conflicts if c.user_id == user.id), None)
 
     @property
     def regions(self) -> list[str]:
@@ -110,3 +131,21 @@ class ReferenceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     last_number: Mapped[int] = mapped_column(default=0)
+
+
+class ConflictDeclaration(db.Model):
+    """A lasting declaration of jäv: the user may read the inquiry but not act on it or be
+    responsible for it."""
+
+    __tablename__ = "conflict_declarations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inquiry_id: Mapped[int] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    inquiry: Mapped[Inquiry] = relationship(back_populates="conflicts")
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("inquiry_id", "user_id"),)

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, bindparam, exists, func, or_, select, text
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text, true
 from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.models import FollowUp
 from crm.core.paging import Page, keyset_page
 from crm.core.sql import like_pattern
 from crm.extensions import db
-from crm.inquiries.models import Inquiry, InquiryRegion
+from crm.inquiries.conflicts import may_be_assigned
+from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion
 from crm.inquiries.statuses import OPEN_STATUSES, Status
 from crm.timeutil import local_today, utcnow
 
 INBOX_LIMIT = 50
+# Handed over and not opened yet: open, but past "new" (new ones have their own group).
+HANDED_OVER_STATUSES = tuple(status for status in OPEN_STATUSES if status is not Status.NEW)
 
 
 # What list rows show (and their cursors need); loading only these halves the loading cost.
@@ -63,6 +68,14 @@ def inbox_queries(user) -> dict:
         )
         .order_by(Inquiry.first_response_due_at, Inquiry.id)
         .limit(INBOX_LIMIT),
+        "unseen": _listing()
+        .where(
+            Inquiry.assignee_id == user.id,
+            Inquiry.assignee_seen_at.is_(None),
+            Inquiry.status.in_(HANDED_OVER_STATUSES),
+        )
+        .order_by(*newest_first)
+        .limit(INBOX_LIMIT),
         "unassigned": _listing()
         .where(Inquiry.assignee_id.is_(None), Inquiry.status.in_(OPEN_STATUSES))
         .order_by(*newest_first)
@@ -79,12 +92,38 @@ def get_inquiry_or_404(reference: str) -> Inquiry:
             joinedload(Inquiry.organisation),
             joinedload(Inquiry.assignee),
             selectinload(Inquiry.region_links),
+            selectinload(Inquiry.conflicts).joinedload(ConflictDeclaration.user),
         )
         .where(Inquiry.reference == reference)
     )
     if inquiry is None:
         abort(404)
     return inquiry
+
+
+def load_conflicts(inquiries) -> None:
+    """Load the jäv declarations of many inquiries in one statement (lists that show what the
+    user may do on each row)."""
+    by_id = {inquiry.id: inquiry for inquiry in inquiries if inquiry is not None}
+    if not by_id:
+        return
+    found: dict[int, list] = {inquiry_id: [] for inquiry_id in by_id}
+    rows = db.session.scalars(
+        select(ConflictDeclaration)
+        .where(ConflictDeclaration.inquiry_id.in_(list(by_id)))
+        .order_by(ConflictDeclaration.declared_at, ConflictDeclaration.id)
+    )
+    for declaration in rows:
+        found[declaration.inquiry_id].append(declaration)
+    for inquiry_id, declarations in found.items():
+        set_committed_value(by_id[inquiry_id], "conflicts", declarations)
+
+
+def assignment_candidates(inquiry) -> list:
+    """Who the inquiry (and follow-ups on it) can be given to: officers without jäv on it."""
+    from crm.auth.queries import assignable_users
+
+    return [user for user in assignable_users() if may_be_assigned(user, inquiry)]
 
 
 # ---- the inquiry list -------------------------------------------------------------------
@@ -157,41 +196,66 @@ TRIGRAM = 3
 COMMON = 2000
 
 
-def _common_on_sqlite(phrase: str) -> bool:
-    """Whether the term matches at least COMMON inquiries (counting stops there)."""
+def _common_on_sqlite(query: str) -> bool:
+    """Whether the FTS5 query matches at least COMMON inquiries (counting stops there)."""
     hits = db.session.scalar(
         text(
-            "SELECT count(*) FROM (SELECT 1 FROM inquiry_search WHERE inquiry_search MATCH :phrase"
+            "SELECT count(*) FROM (SELECT 1 FROM inquiry_search WHERE inquiry_search MATCH :query"
             " LIMIT :limit)"
         ),
-        {"phrase": phrase, "limit": COMMON},
+        {"query": query, "limit": COMMON},
     )
     return hits >= COMMON
 
 
-def search_condition(term: str):
-    """Inquiries whose reference, subject, message, organisation or contact contain the term.
+# A word, or a "quoted phrase" kept whole.
+WORDS = re.compile(r'"([^"]+)"|(\S+)')
 
-    Terms of three characters or more use the trigram index (pg_trgm on PostgreSQL, FTS5 on
-    SQLite); shorter ones, which no trigram can match, scan with LIKE. Both mean "contains".
+
+def search_words(term: str) -> list[str]:
+    """The words of a search, lower-cased, each once; quoted phrases stay whole."""
+    words = (" ".join((phrase or word).split()).lower() for phrase, word in WORDS.findall(term))
+    return list(dict.fromkeys(word for word in words if word))
+
+
+def search_condition(term: str):
+    """Inquiries whose reference, subject, message, organisation or contact contain every word
+    of the term (each word anywhere, in any order; a quoted phrase as written).
+
+    Words of three characters or more use the trigram index (pg_trgm on PostgreSQL, FTS5 on
+    SQLite), all of them in one index search; shorter ones, which no trigram can match, scan
+    with LIKE. Each means "contains".
     """
-    if len(term) >= TRIGRAM:
-        if db.engine.dialect.name == "postgresql":
-            return text(SEARCH_TEXT_SQL + " LIKE :pattern ESCAPE '\\'").bindparams(
-                pattern=like_pattern(term)
-            )
-        phrase = '"' + term.lower().replace('"', '""') + '"'
-        if _common_on_sqlite(phrase):
+    words = search_words(term)
+    indexed = [word for word in words if len(word) >= TRIGRAM]
+    conditions = [_contains_short(word) for word in words if len(word) < TRIGRAM]
+    if indexed and db.engine.dialect.name == "postgresql":
+        conditions += [_contains_long(word) for word in indexed]
+    elif indexed:
+        query = " AND ".join('"' + word.replace('"', '""') + '"' for word in indexed)
+        if _common_on_sqlite(query):
             # Most rows match: walking newest-first finds a page sooner than the index does.
-            return text(SEARCH_TEXT_SQL + " LIKE :pattern ESCAPE '\\'").bindparams(
-                pattern=like_pattern(term)
+            conditions += [_contains_long(word) for word in indexed]
+        else:
+            conditions.append(
+                Inquiry.id.in_(
+                    text("SELECT rowid FROM inquiry_search WHERE inquiry_search MATCH :query")
+                    .bindparams(query=query)
+                    .columns(rowid=Integer)
+                )
             )
-        return Inquiry.id.in_(
-            text("SELECT rowid FROM inquiry_search WHERE inquiry_search MATCH :phrase")
-            .bindparams(phrase=phrase)
-            .columns(rowid=Integer)
-        )
-    pattern = like_pattern(term)
+    return and_(true(), *conditions)
+
+
+def _contains_long(word: str):
+    """The word in the searched text, as the trigram index (migration 0002) expects it."""
+    return text(SEARCH_TEXT_SQL + " LIKE :pattern ESCAPE '\\'").bindparams(
+        bindparam("pattern", like_pattern(word), unique=True)
+    )
+
+
+def _contains_short(word: str):
+    pattern = like_pattern(word)
     columns = (
         Inquiry.reference, Inquiry.subject, Inquiry.message, Inquiry.organisation_name,
         Inquiry.contact_name, Inquiry.email,
@@ -250,11 +314,19 @@ def list_inquiries(
     )  # fmt: skip
 
 
-# Every staff page shows these two counts; the statement is built once, not per request.
+# Every staff page shows these counts; the statement is built once, not per request.
 MENU_COUNTS = select(
     select(func.count())
     .select_from(Inquiry)
     .where(Inquiry.assignee_id == bindparam("user_id"), Inquiry.status == Status.NEW)
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(Inquiry)
+    .where(
+        Inquiry.assignee_id == bindparam("user_id"),
+        Inquiry.assignee_seen_at.is_(None),
+        Inquiry.status.in_(HANDED_OVER_STATUSES),
+    )
     .scalar_subquery(),
     select(func.count())
     .select_from(FollowUp)
@@ -268,6 +340,9 @@ MENU_COUNTS = select(
 
 
 def menu_counts(user) -> tuple[int, int]:
-    """My new inquiries, and my open follow-ups due today or earlier, in one round trip."""
-    new, due = db.session.execute(MENU_COUNTS, {"user_id": user.id, "today": local_today()}).one()
-    return new, due
+    """My new and handed-over-but-unopened inquiries (the inbox's first groups), and my open
+    follow-ups due today or earlier, in one round trip."""
+    new, unseen, due = db.session.execute(
+        MENU_COUNTS, {"user_id": user.id, "today": local_today()}
+    ).one()
+    return new + unseen, due

@@ -6,20 +6,20 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from crm.activity.services import record_event
+from crm.activity.services import hand_over_follow_ups, record_event
 from crm.audit.services import audit
 from crm.auth.models import User
-from crm.auth.permissions import Permission, Role
 from crm.choices import Channel, Priority
 from crm.core.urls import external_url
 from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
-from crm.inquiries.models import Inquiry
+from crm.inquiries.conflicts import may_be_assigned, require_may_act
+from crm.inquiries.models import ConflictDeclaration, Inquiry
 from crm.inquiries.statuses import FINAL_STATUSES, TRANSITIONS, WITHDRAWABLE_STATUSES, Status
 from crm.mail.services import queue_mail
 from crm.partners.queries import find_organisation_named
 from crm.partners.services import create_organisation_from_inquiry
-from crm.routing.services import role_holder
+from crm.routing.services import choose_assignee
 from crm.timeutil import utcnow
 
 REOPEN_FROM = frozenset({Status.CLOSED, Status.DECLINED})
@@ -27,6 +27,7 @@ REOPEN_FROM = frozenset({Status.CLOSED, Status.DECLINED})
 
 def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
     """Move an inquiry along the workflow, or raise InvalidTransition."""
+    require_may_act(inquiry, actor)
     old = inquiry.status
     if new not in TRANSITIONS[old]:
         raise InvalidTransition(old, new)
@@ -69,6 +70,7 @@ def stale_message() -> str:
 
 def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
     """Change how urgent the inquiry is."""
+    require_may_act(inquiry, actor)
     if inquiry.priority == priority:
         return
     record_event("priority_changed", actor, inquiry=inquiry, old=inquiry.priority, new=priority)
@@ -79,45 +81,79 @@ def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
 
 def assign(inquiry: Inquiry, assignee: User, actor, reason: str | None = None) -> None:
     """Make `assignee` responsible and tell them by e-mail."""
-    if not assignee.active or not assignee.can(Permission.INQUIRY_EDIT):
+    require_may_act(inquiry, actor)
+    if inquiry.declared_conflict(assignee) is not None:
+        raise DomainError(
+            _(
+                "%(name)s har anmält jäv för förfrågan och kan inte bli ansvarig för den.",
+                name=assignee.name,
+            ),
+            field="assignee",
+        )
+    if not may_be_assigned(assignee, inquiry):
         raise DomainError(
             _("Förfrågan kan bara tilldelas generalsekreteraren eller ordföranden."),
             field="assignee",
         )
     if inquiry.assignee_id == assignee.id:
         return
-    old = inquiry.assignee
-    inquiry.assignee_id = assignee.id
-    inquiry.assignee = assignee
-    record_event(
-        "assigned", actor, inquiry=inquiry,
-        old=old.name if old else None, new=assignee.name, assignee_id=assignee.id, reason=reason,
-    )  # fmt: skip
-    audit("inquiry_assigned", actor, inquiry, assignee_id=assignee.id)
+    _set_assignee(inquiry, assignee, actor, reason)
+    # Whoever takes an inquiry themselves has it open in front of them.
+    inquiry.assignee_seen_at = utcnow() if actor is not None and actor.id == assignee.id else None
     queue_mail(
         "assignee_notice", assignee.email, "assignee_notice",
-        inquiry=inquiry, assignee=assignee,
+        inquiry=inquiry, assignee=assignee, assigned_by=actor, reason=reason, reassigned=True,
         link=external_url("inquiries.detail", reference=inquiry.reference),
     )  # fmt: skip
     db.session.flush()
 
 
-def declare_conflict(inquiry: Inquiry, actor, reason: str) -> None:
-    """The chair is jävig: hand the inquiry back to the secretary general, with the reason."""
-    if actor.role != Role.CHAIR:
-        raise NotPermitted(_("Bara ordföranden kan anmäla jäv."))
-    if not reason.strip():
+def _set_assignee(inquiry: Inquiry, assignee: User | None, actor, reason: str | None) -> None:
+    old = inquiry.assignee
+    inquiry.assignee_id = assignee.id if assignee else None
+    inquiry.assignee = assignee
+    inquiry.assignee_seen_at = None
+    record_event(
+        "assigned", actor, inquiry=inquiry, old=old.name if old else None,
+        new=assignee.name if assignee else None, assignee_id=inquiry.assignee_id, reason=reason,
+    )  # fmt: skip
+    audit("inquiry_assigned", actor, inquiry, assignee_id=inquiry.assignee_id)
+
+
+def declare_conflict(inquiry: Inquiry, actor, reason: str) -> User | None:
+    """Record that `actor` is jävig; if they are responsible, route the inquiry again
+    without anyone jävig. Returns the assignee afterwards."""
+    if inquiry.declared_conflict(actor) is not None:
+        raise NotPermitted(_("Du har redan anmält jäv för den här förfrågan."))
+    require_may_act(inquiry, actor)
+    reason = (reason or "").strip()
+    if not reason:
         raise DomainError(_("Skriv varför du är jävig."), field="reason")
-    secretary = role_holder(Role.SECRETARY_GENERAL)
-    if secretary is None:
-        raise DomainError(_("Det finns ingen aktiv generalsekreterare att lämna över till."))
-    record_event("conflict_declared", actor, inquiry=inquiry, reason=reason.strip())
+    inquiry.conflicts.append(ConflictDeclaration(user_id=actor.id, user=actor, reason=reason))
+    # A new version, so that an assignment to this person made at the same moment conflicts.
+    inquiry.updated_at = utcnow()
+    record_event("conflict_declared", actor, inquiry=inquiry, reason=reason)
     audit("conflict_declared", actor, inquiry)
-    assign(inquiry, secretary, actor, reason="conflict_of_interest")
+    if inquiry.assignee_id == actor.id:
+        excluded = {declaration.user_id for declaration in inquiry.conflicts}
+        _decision, successor = choose_assignee(inquiry, excluded=excluded)
+        _set_assignee(inquiry, successor, actor, "conflict_of_interest")
+        if successor is not None:
+            queue_mail(
+                "assignee_notice", successor.email, "assignee_notice",
+                inquiry=inquiry, assignee=successor, assigned_by=actor,
+                reason="conflict_of_interest", reassigned=True,
+                link=external_url("inquiries.detail", reference=inquiry.reference),
+            )  # fmt: skip
+    # The declarer's open follow-ups on it go to whoever is responsible now.
+    hand_over_follow_ups(inquiry, actor, inquiry.assignee)
+    db.session.flush()
+    return inquiry.assignee
 
 
 def publish_reply(inquiry: Inquiry, body: str, actor) -> None:
     """A reply the submitter sees on the status page and receives by e-mail."""
+    require_may_act(inquiry, actor)
     body = body.strip()
     if not body:
         raise DomainError(_("Skriv ett svar."), field="body")
@@ -147,8 +183,35 @@ def _first_response(inquiry: Inquiry, actor) -> None:
     set_committed_value(inquiry, "first_response_at", now)
 
 
+def record_viewed(inquiry: Inquiry, viewer) -> None:
+    """Someone opened the inquiry: audit it (it shows contact details), and note that its
+    assignee has now seen it.
+
+    The stamp is a guarded UPDATE that leaves the version and `updated_at` alone: looking is
+    not an edit, and must not turn other people's open forms into conflicts. It runs whenever
+    the assignee looks, so the page always costs the same number of statements.
+    """
+    audit("inquiry_viewed", viewer, inquiry)
+    if inquiry.assignee_id is None or inquiry.assignee_id != viewer.id:
+        return
+    now = utcnow()
+    stamped = db.session.execute(
+        update(Inquiry)
+        .where(
+            Inquiry.id == inquiry.id,
+            Inquiry.assignee_id == viewer.id,
+            Inquiry.assignee_seen_at.is_(None),
+        )
+        .values(assignee_seen_at=now, updated_at=Inquiry.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if stamped.rowcount:
+        set_committed_value(inquiry, "assignee_seen_at", now)
+
+
 def link_organisation(inquiry: Inquiry, organisation, actor) -> None:
     """Link the inquiry to a register entry, or unlink it with None."""
+    require_may_act(inquiry, actor)
     old = inquiry.organisation
     if old is organisation:
         return
@@ -176,6 +239,7 @@ def link_organisation(inquiry: Inquiry, organisation, actor) -> None:
 
 def change_organisation_link(inquiry: Inquiry, action: str, name: str | None, actor) -> None:
     """Link the inquiry to the register entry named `name`, unlink it, or create its entry."""
+    require_may_act(inquiry, actor)
     if action == "unlink":
         link_organisation(inquiry, None, actor)
     elif action == "create":
@@ -188,6 +252,7 @@ def change_organisation_link(inquiry: Inquiry, action: str, name: str | None, ac
 
 def create_organisation_from(inquiry: Inquiry, actor):
     """Add the inquiry's organisation to the register and link the inquiry to it."""
+    require_may_act(inquiry, actor)
     organisation = create_organisation_from_inquiry(inquiry, actor)
     link_organisation(inquiry, organisation, actor)
     return organisation

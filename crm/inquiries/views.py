@@ -8,16 +8,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
 from crm.activity.queries import follow_ups_of, get_note_or_404, notes_of, timeline_of
-from crm.audit.services import audit
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
-from crm.errors import DomainError, StaleObject
+from crm.errors import DomainError, NotPermitted, StaleObject
 from crm.extensions import db
 from crm.inquiries import services
+from crm.inquiries.conflicts import may_act_on
 from crm.inquiries.forms import (
     AssignForm,
     ConflictForm,
@@ -27,7 +27,13 @@ from crm.inquiries.forms import (
     ReplyForm,
     StatusForm,
 )
-from crm.inquiries.queries import InquiryFilters, get_inquiry_or_404, inbox_for, list_inquiries
+from crm.inquiries.queries import (
+    InquiryFilters,
+    assignment_candidates,
+    get_inquiry_or_404,
+    inbox_for,
+    list_inquiries,
+)
 from crm.inquiries.statuses import Status, allowed_next
 from crm.regions import region_name, regions
 
@@ -80,14 +86,14 @@ def new():
 def detail(reference: str):
     inquiry = get_inquiry_or_404(reference)
     # Opening the page shows the submitter's contact details: that is an access to log (ASVS 8.3.5).
-    audit("inquiry_viewed", current_user, inquiry)
+    services.record_viewed(inquiry, current_user)
     db.session.commit()
     return render_detail(inquiry)
 
 
 def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
     """The detail page; `forms` carries a form with errors back to where it was filled in."""
-    candidates = assignable_users()
+    candidates = assignment_candidates(inquiry)
     version = {"version": inquiry.version}
     # formdata=None: on a POST, Flask-WTF would otherwise fill every form from the posted one.
     defaults = {
@@ -118,17 +124,21 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
             notes=notes_of(inquiry),
             follow_ups=follow_ups_of(inquiry),
             forms=defaults,
-            can_edit=current_user.can(Permission.INQUIRY_EDIT),
+            can_edit=may_act_on(current_user, inquiry),
+            my_conflict=inquiry.declared_conflict(current_user),
             note_editable=lambda note: activity.may_edit_note(current_user, note),
+            follow_up_manageable=lambda f: activity.may_manage_follow_up(current_user, f),
         ),
         status_code,
     )
 
 
-def _act(reference: str, form_name: str, form, action, success: str, versioned: bool = True):
+def _act(reference: str, form_name: str, form, action, success, versioned: bool = True):
     """Validate, check the version the user saw, run the service, commit once, report.
 
-    Whatever goes wrong, the person gets their form back as they filled it in.
+    `success` is the message, or a function of what the service returned that gives it.
+    Whatever goes wrong, the person gets their form back as they filled it in; a refusal
+    (NotPermitted: jäv, someone else's note) is answered 403 with its reason.
     """
     inquiry = get_inquiry_or_404(reference)
     if not form.validate_on_submit():
@@ -137,17 +147,19 @@ def _act(reference: str, form_name: str, form, action, success: str, versioned: 
     try:
         if versioned:
             services.check_version(inquiry, form.version.data)
-        action(inquiry)
+        result = action(inquiry)
         remember_result(target)
         db.session.commit()
     except (StaleObject, StaleDataError):
         db.session.rollback()
         return _conflict(reference, form_name, form)
+    except NotPermitted:
+        raise
     except DomainError as exc:
         db.session.rollback()
         show_domain_error(form, exc)
         return render_detail(get_inquiry_or_404(reference), {form_name: form}, 422)
-    flash(success, "success")
+    flash(success(result) if callable(success) else success, "success")
     return redirect(target)
 
 
@@ -191,7 +203,7 @@ def set_priority(reference: str):
 @permission_required(Permission.INQUIRY_ASSIGN)
 @once()
 def assign(reference: str):
-    form = AssignForm(candidates=assignable_users())
+    form = AssignForm(candidates=assignment_candidates(get_inquiry_or_404(reference)))
     return _act(
         reference, "assign", form,
         lambda inq: services.assign(inq, user_by_id(form.assignee.data), current_user),
@@ -204,11 +216,23 @@ def assign(reference: str):
 @once()
 def declare_conflict(reference: str):
     form = ConflictForm()
+    was_responsible = get_inquiry_or_404(reference).assignee_id == current_user.id
     return _act(
         reference, "conflict", form,
         lambda inq: services.declare_conflict(inq, current_user, form.reason.data),
-        _("Jäv anmält. Förfrågan är överlämnad till generalsekreteraren."),
+        lambda assignee: _conflict_declared(was_responsible, assignee),
     )  # fmt: skip
+
+
+def _conflict_declared(was_responsible: bool, assignee) -> str:
+    if not was_responsible:
+        return _("Jäv anmält. Du kan fortfarande läsa förfrågan men inte ändra den.")
+    if assignee is None:
+        return _(
+            "Jäv anmält. Alla som kan ansvara för förfrågan har anmält jäv, så den har ingen "
+            "ansvarig nu. Den syns under Ej tilldelade i inkorgen."
+        )
+    return _("Jäv anmält. Förfrågan är överlämnad till %(name)s.", name=assignee.name)
 
 
 @bp.post("/inquiries/<reference>/notes")
@@ -252,7 +276,7 @@ def reply(reference: str):
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def add_follow_up(reference: str):
-    form = FollowUpForm(candidates=assignable_users())
+    form = FollowUpForm(candidates=assignment_candidates(get_inquiry_or_404(reference)))
     return _act(
         reference, "follow_up", form,
         lambda inq: activity.add_follow_up(

@@ -13,6 +13,7 @@ from crm.choices import OrganisationType, Relationship
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
+from crm.inquiries.queries import load_conflicts
 from crm.inquiries.statuses import OPEN_STATUSES
 from crm.partners.models import Contact, Organisation
 from crm.regions import regions
@@ -118,10 +119,15 @@ def record_of(organisation: Organisation) -> dict:
     ).all()
     notes = db.session.scalars(
         select(Note)
-        .options(joinedload(Note.author))
+        .options(
+            joinedload(Note.author),
+            joinedload(Note.inquiry).load_only(Inquiry.id, Inquiry.reference),
+        )
         .where(Note.organisation_id == organisation.id)
         .order_by(Note.created_at.desc(), Note.id.desc())
     ).all()
+    # Whether the reader may still correct a note depends on jäv on its inquiry.
+    load_conflicts({*inquiries, *(note.inquiry for note in notes)})
     follow_ups = db.session.scalars(
         select(FollowUp)
         .options(joinedload(FollowUp.owner), joinedload(FollowUp.inquiry))

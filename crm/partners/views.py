@@ -12,7 +12,7 @@ from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Recurrence
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
-from crm.errors import DomainError
+from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
 from crm.partners import services
 from crm.partners.forms import ContactForm, MergeForm, OrganisationForm
@@ -77,6 +77,8 @@ def _on_record(organisation_id: int, form_name: str, form, action, success: str)
             target = url_for("partners.detail", organisation_id=organisation.id)
             remember_result(target)
             db.session.commit()
+        except NotPermitted:
+            raise  # someone else's note: 403 with the reason
         except DomainError as exc:
             db.session.rollback()
             show_domain_error(form, exc)

@@ -26,9 +26,13 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     inquiry.anonymised_at = utcnow()
     for note in db.session.scalars(select(Note).where(Note.inquiry_id == inquiry.id)):
         note.body = ANONYMISED
+    # A jäv declaration stays (who and when); its reason is free text like a note.
+    for declaration in inquiry.conflicts:
+        declaration.reason = ANONYMISED
     for event in db.session.scalars(
         select(TimelineEvent).where(
-            TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind == "public_reply"
+            TimelineEvent.inquiry_id == inquiry.id,
+            TimelineEvent.kind.in_(["public_reply", "conflict_declared"]),
         )
     ):
         event.data = {}

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_babel import format_date
+from flask_login import current_user
 
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users
 from crm.choices import Category, OrganisationType
+from crm.inquiries.conflicts import may_act_on
+from crm.inquiries.queries import load_conflicts
 from crm.inquiries.statuses import allowed_next
 from crm.regions import region_name
 from crm.reports.charts import horizontal_bars
@@ -19,12 +22,15 @@ bp = Blueprint("reports", __name__)
 @permission_required(Permission.REPORT_VIEW)
 def pipeline_board():
     filters = PipelineFilters.from_args(request.args)
+    columns = pipeline(filters)
+    load_conflicts(card for column in columns for card in column["cards"])
     return render_template(
         "reports/pipeline.html",
-        columns=pipeline(filters),
+        columns=columns,
         filters=filters,
         staff=assignable_users(),
         allowed_next=allowed_next,
+        may_act=lambda inquiry: may_act_on(current_user, inquiry),
         now=utcnow(),
     )
 
@@ -60,7 +66,6 @@ def dashboard_page():
 @permission_required(Permission.EXPORT_PERSONAL_DATA)
 def export_inquiries():
     from flask import Response, stream_with_context
-    from flask_login import current_user
 
     from crm.audit.services import audit
     from crm.extensions import db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,14 +50,25 @@ def route_inquiry(
     rules,
     secretary_general_id: int | None,
     chair_id: int | None,
+    excluded: Collection[int] = (),
 ) -> Decision:
-    """First matching active rule, else a wish for the chair, else the secretary general."""
+    """First matching active rule, else a wish for the chair, else the secretary general.
+
+    Nobody in `excluded` (those who declared jäv) is ever chosen: their rules are skipped, the
+    chair takes over from a jävig secretary general, and nobody is chosen when both are jävig.
+    Pass role holders who are free of jäv where there is a choice (see `choose_assignee`).
+    """
+    free = lambda user_id: user_id is not None and user_id not in excluded  # noqa: E731
     for rule in sorted(rules, key=lambda r: (r.position, r.id or 0)):
-        if rule.active and rule_matches(rule, inquiry):
+        if rule.active and free(rule.target_user_id) and rule_matches(rule, inquiry):
             return Decision(rule.target_user_id, rule.id, rule.name, "rule")
-    if inquiry.addressee == Addressee.CHAIR and chair_id is not None:
+    if inquiry.addressee == Addressee.CHAIR and free(chair_id):
         return Decision(chair_id, reason="addressee_chair")
-    return Decision(secretary_general_id, reason="default_secretary_general")
+    if free(secretary_general_id) or not excluded:
+        return Decision(secretary_general_id, reason="default_secretary_general")
+    if free(chair_id):
+        return Decision(chair_id, reason="chair_for_conflicted_secretary_general")
+    return Decision(None, reason="nobody_free_of_conflict")
 
 
 def role_holder(role: Role) -> User | None:
@@ -64,13 +76,14 @@ def role_holder(role: Role) -> User | None:
     return role_holders(role).get(role)
 
 
-def role_holders(*roles: Role) -> dict[Role, User]:
-    """Each given role's active holder (the longest-standing if several), in one statement."""
+def role_holders(*roles: Role, excluded: Collection[int] = ()) -> dict[Role, User]:
+    """Each given role's active holder (the longest-standing if several, leaving out the
+    `excluded`), in one statement."""
     holders: dict[Role, User] = {}
-    users = db.session.scalars(
-        select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
-    )
-    for user in users:
+    query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
+    if excluded:
+        query = query.where(User.id.not_in(list(excluded)))
+    for user in db.session.scalars(query):
         holders.setdefault(Role(user.role), user)
     return holders
 
@@ -85,15 +98,20 @@ def active_rules() -> list[RoutingRule]:
     )
 
 
-def choose_assignee(inquiry) -> tuple[Decision, User | None]:
-    """Route with the rules and role holders in the database: the decision and its user."""
-    holders = role_holders(Role.SECRETARY_GENERAL, Role.CHAIR)
+def choose_assignee(inquiry, excluded: Collection[int] = ()) -> tuple[Decision, User | None]:
+    """Route with the rules and role holders in the database: the decision and its user.
+
+    `excluded` are the users who may not get the inquiry (jäv); a role held by several people
+    goes to the longest-standing holder who is not excluded.
+    """
+    holders = role_holders(Role.SECRETARY_GENERAL, Role.CHAIR, excluded=excluded)
     secretary, chair = holders.get(Role.SECRETARY_GENERAL), holders.get(Role.CHAIR)
     decision = route_inquiry(
         inquiry,
         active_rules(),
         secretary.id if secretary else None,
         chair.id if chair else None,
+        excluded,
     )
     # The holders are still referenced here, so a role holder comes from the identity map.
     assignee = db.session.get(User, decision.user_id) if decision.user_id else None

@@ -2,11 +2,14 @@
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.activity.models import FollowUp, Note
+from crm.extensions import db
+from crm.models import ConflictDeclaration
 from crm.timeutil import utcnow
-from tests.factories import InquiryFactory, UserFactory
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 from tests.helpers import mails
 
 
@@ -126,3 +129,134 @@ def test_send_reminders_once_per_day(runner, db):
     assert "Förfallen" in digest.body_text
     assert "Nästa vecka" not in digest.body_text
     assert "SAM-" in digest.body_text
+
+
+# ---- whose follow-ups and notes: every route with someone else's id -----------------------
+
+
+def _follow_up(owner, **attrs):
+    item = FollowUp(title="Ring Jamtli", due_on=date.today(), owner_id=owner.id, **attrs)
+    db.session.add(item)
+    db.session.commit()
+    return item.id, item.due_on
+
+
+FOLLOW_UP_ROUTES = {
+    "done": {},
+    "reschedule": {"due_on": (date.today() + timedelta(days=3)).isoformat()},
+}
+
+
+@pytest.mark.parametrize("route", FOLLOW_UP_ROUTES)
+@pytest.mark.parametrize("on", ["inquiry", "organisation", "nothing"])
+def test_the_chair_cannot_complete_or_move_someone_elses_follow_up(client, login_as, route, on):
+    login_as("chair")
+    secretary = UserFactory(role="secretary_general")
+    attrs = {
+        "inquiry": lambda: {"inquiry_id": InquiryFactory().id},
+        "organisation": lambda: {"organisation_id": OrganisationFactory().id},
+        "nothing": dict,
+    }[on]()
+    follow_up_id, due_on = _follow_up(secretary, **attrs)
+    response = client.post(f"/follow-ups/{follow_up_id}/{route}", data=FOLLOW_UP_ROUTES[route])
+    assert response.status_code == 403
+    assert "Bara den som är ansvarig för uppföljningen kan ändra den." in response.text
+    stored = db.session.get(FollowUp, follow_up_id)
+    assert (stored.completed_at, stored.due_on) == (None, due_on)
+    assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 1
+
+
+@pytest.mark.parametrize("route", FOLLOW_UP_ROUTES)
+def test_the_secretary_general_manages_everyones_follow_ups(client, login_as, route):
+    login_as("secretary_general")
+    chair = UserFactory(role="chair")
+    follow_up_id, due_on = _follow_up(chair, organisation_id=OrganisationFactory().id)
+    response = client.post(f"/follow-ups/{follow_up_id}/{route}", data=FOLLOW_UP_ROUTES[route])
+    assert response.status_code == 302
+    stored = db.session.get(FollowUp, follow_up_id)
+    assert stored.completed_at is not None or stored.due_on != due_on
+
+
+@pytest.mark.parametrize("route", FOLLOW_UP_ROUTES)
+def test_a_follow_up_of_another_inquiry_is_judged_by_that_inquiry(client, login_as, route):
+    """The page sends you back to inquiry A; the id is of inquiry B, where you are jävig."""
+    me = login_as("chair")
+    page_of, jävig_on = InquiryFactory(), InquiryFactory()
+    db.session.add(ConflictDeclaration(inquiry_id=jävig_on.id, user_id=me.id, reason="x"))
+    follow_up_id, due_on = _follow_up(me, inquiry_id=jävig_on.id)
+    reference = jävig_on.reference
+    data = {**FOLLOW_UP_ROUTES[route], "next": f"/inquiries/{page_of.reference}"}
+    response = client.post(f"/follow-ups/{follow_up_id}/{route}", data=data)
+    assert response.status_code == 403
+    assert f"Du har anmält jäv för {reference}" in response.text
+    stored = db.session.get(FollowUp, follow_up_id)
+    assert (stored.completed_at, stored.due_on) == (None, due_on)
+
+
+def test_an_unknown_follow_up_is_404(client, login_as):
+    login_as("secretary_general")
+    for route, data in FOLLOW_UP_ROUTES.items():
+        assert client.post(f"/follow-ups/999999/{route}", data=data).status_code == 404
+
+
+def test_the_inquiry_page_offers_done_only_for_follow_ups_you_may_manage(client, login_as):
+    me = login_as("chair")
+    secretary = UserFactory(role="secretary_general")
+    inquiry = InquiryFactory()
+    _follow_up(me, inquiry_id=inquiry.id)
+    db.session.add(FollowUp(title="Hennes", due_on=date.today(), owner_id=secretary.id,
+                            inquiry_id=inquiry.id))  # fmt: skip
+    db.session.commit()
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert page.count("Markera som klar") == 1
+    assert 'Markera som klar<span class="visually-hidden">: Ring Jamtli' in page
+
+
+def _note(author, **subject):
+    note = Note(author_id=author.id, body="originalet", **subject)
+    db.session.add(note)
+    db.session.commit()
+    return note.id
+
+
+def test_inquiry_note_routes_refuse_other_authors_and_other_inquiries(client, login_as):
+    me = login_as("secretary_general")
+    inquiry, elsewhere = InquiryFactory(), InquiryFactory()
+    theirs = _note(UserFactory(role="chair"), inquiry_id=inquiry.id)
+    mine_elsewhere = _note(me, inquiry_id=elsewhere.id)
+    base = f"/inquiries/{inquiry.reference}/notes"
+    response = client.post(f"{base}/{theirs}", data={"body": "x"})
+    assert response.status_code == 403
+    assert "Bara den som skrev anteckningen kan ändra den." in response.text
+    assert client.post(f"{base}/{mine_elsewhere}", data={"body": "x"}).status_code == 404
+    assert client.post(f"{base}/999999", data={"body": "x"}).status_code == 404
+    assert {n.body for n in db.session.scalars(select(Note))} == {"originalet"}
+
+
+def test_organisation_note_routes_refuse_other_authors_and_other_organisations(client, login_as):
+    me = login_as("secretary_general")
+    organisation, elsewhere = OrganisationFactory(), OrganisationFactory()
+    me_id, organisation_id = me.id, organisation.id
+    theirs = _note(UserFactory(role="secretary_general"), organisation_id=organisation.id)
+    mine_elsewhere = _note(me, organisation_id=elsewhere.id)
+    base = f"/organisations/{organisation.id}/notes"
+    response = client.post(f"{base}/{theirs}", data={"body": "x"})
+    assert response.status_code == 403
+    assert "Bara den som skrev anteckningen kan ändra den." in response.text
+    assert client.post(f"{base}/{mine_elsewhere}", data={"body": "x"}).status_code == 404
+    assert {n.body for n in db.session.scalars(select(Note))} == {"originalet"}
+    mine = _note(db.session.get(type(me), me_id), organisation_id=organisation_id)
+    assert client.post(f"{base}/{mine}", data={"body": "rättad"}).status_code == 302
+    assert db.session.get(Note, mine).body == "rättad"
+
+
+def test_an_inquiry_note_edited_from_the_organisation_page_is_still_under_jav(client, login_as):
+    me = login_as("secretary_general")
+    organisation = OrganisationFactory()
+    inquiry = InquiryFactory(organisation_id=organisation.id)
+    note_id = _note(me, inquiry_id=inquiry.id, organisation_id=organisation.id)
+    db.session.add(ConflictDeclaration(inquiry_id=inquiry.id, user_id=me.id, reason="x"))
+    db.session.commit()
+    response = client.post(f"/organisations/{organisation.id}/notes/{note_id}", data={"body": "y"})
+    assert response.status_code == 403
+    assert db.session.get(Note, note_id).body == "originalet"

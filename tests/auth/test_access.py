@@ -67,8 +67,9 @@ POST_ACCESS = {
     "/inquiries/{reference}/follow-ups": (302, 422, 422, 403, 403),
     "/inquiries/{reference}/organisation": (302, 422, 422, 403, 403),
     "/follow-ups": (302, 422, 422, 403, 403),
-    "/follow-ups/{follow_up_id}/done": (302, 302, 302, 403, 403),
-    "/follow-ups/{follow_up_id}/reschedule": (302, 302, 302, 403, 403),
+    # the follow-up is another secretary general's: only follow_up:manage_all lets one in
+    "/follow-ups/{follow_up_id}/done": (302, 302, 403, 403, 403),
+    "/follow-ups/{follow_up_id}/reschedule": (302, 302, 403, 403, 403),
     "/organisations/new": (302, 422, 403, 403, 403),
     "/organisations/{organisation_id}/edit": (302, 422, 403, 403, 403),
     "/organisations/{organisation_id}/merge": (302, 422, 403, 403, 403),

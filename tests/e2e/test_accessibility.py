@@ -186,6 +186,23 @@ def test_closure_days_page_with_rows(page_for, lang, weeks):
     check(page, "closure-days-rows", lang, None, screenshot=True)
 
 
+def test_inquiry_page_after_declaring_a_conflict(page_for):
+    """The notice, the declaration and a page without action forms, in both languages."""
+    page = page_for(bypass_csp=True)
+    log_in(page, "chair")
+    page.goto("/inquiries")
+    page.goto(page.locator("main table a").last.get_attribute("href"))
+    page.click("summary:text-is('Anmäl jäv')")
+    check(page, "inquiry-conflict-form", "sv", None, screenshot=False)
+    page.fill("#reason", "Jag är styrelseledamot i organisationen.")
+    page.click("main form button:has-text('Anmäl jäv')")
+    assert "Du har anmält jäv" in page.inner_text("main")
+    check(page, "inquiry-conflict", "sv", None, screenshot=True)
+    switch_language(page, "en")
+    assert "You have declared a conflict of interest" in page.inner_text("main")
+    check(page, "inquiry-conflict", "en", None, screenshot=False)
+
+
 def test_every_page_title_says_where_you_are(page_for):
     page = page_for(bypass_csp=True)
     log_in(page, "secretary_general")

@@ -142,10 +142,27 @@ def test_journey_3_chair_declares_a_conflict_of_interest(page_for, live_server):
     card = page.locator(".board-column", has_text="Bedömd").locator(".card", has_text=reference)
     assert card.count() == 1
     card.locator(f"a:has-text('{reference}')").click()
+    page.click("summary:text-is('Anmäl jäv')")
     page.fill("#reason", "Jag sitter i förbundets styrelse.")
     page.click("button:text-is('Anmäl jäv och lämna över')")
+    assert "Förfrågan är överlämnad till Greta Generalsekreterare." in page.inner_text(".flashes")
     assert "Ansvarig: Greta Generalsekreterare" in page.inner_text(".summary-line")
     assert "Jäv anmält: Jag sitter i förbundets styrelse." in page.inner_text(".timeline")
+    # from now on the chair reads it, with a notice, and can do nothing to it
+    assert "Du har anmält jäv för den här förfrågan" in page.inner_text("main")
+    assert page.locator("main form").count() == 0
+    assert "Jag sitter i förbundets styrelse." in page.inner_text("#conflict-title + ul")
+    page.goto("/pipeline")
+    card = page.locator(".board-column", has_text="Bedömd").locator(".card", has_text=reference)
+    assert card.locator("button").count() == 0
+    # the secretary general finds it among what was handed over and not yet opened
+    other = page_for()
+    log_in(other, "secretary_general")
+    other.goto("/inbox")
+    unseen = other.locator(
+        "table", has=other.locator("caption:text-is('Tilldelade dig, inte öppnade')")
+    )
+    assert reference in unseen.inner_text()
 
 
 def test_journey_4_submitter_follows_the_status_and_withdraws(page_for, live_server):

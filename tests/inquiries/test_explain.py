@@ -78,7 +78,7 @@ def test_status_filter_never_scans_the_table(db, many, status):
 def test_inbox_follow_ups_stop_at_the_page_without_sorting(db):
     """A busy person's first open follow-ups come from the partial index in due order."""
     from crm.activity.models import FollowUp
-    from crm.inquiries.queries import follow_ups_due_query
+    from crm.activity.queries import follow_ups_due_query
     from tests.factories import OrganisationFactory, UserFactory
 
     owner, organisation = UserFactory(), OrganisationFactory()
@@ -113,6 +113,34 @@ def test_inbox_groups_use_their_indexes(db, many):
         text_plan = plan(db, query)
         assert "Seq Scan on inquiries" not in text_plan, (name, text_plan)
         assert "Index" in text_plan, (name, text_plan)
+
+
+def test_handed_over_unopened_group_reads_its_partial_index(db, many):
+    """Most of a busy person's inquiries have been opened; the few that have not come from the
+    small partial index, newest first, without walking the rest."""
+    from crm.inquiries.queries import inbox_queries
+    from tests.factories import UserFactory
+
+    me = UserFactory()
+    db.session.flush()
+    db.session.execute(
+        text(
+            "UPDATE inquiries SET assignee_id = :me, assignee_seen_at = created_at"
+            " WHERE id % 4 <> 0"
+        ),
+        {"me": me.id},
+    )
+    db.session.execute(
+        text(
+            "UPDATE inquiries SET assignee_seen_at = NULL WHERE assignee_id = :me AND id % 97 = 0"
+        ),
+        {"me": me.id},
+    )
+    db.session.execute(text("ANALYZE inquiries"))
+    text_plan = plan(db, inbox_queries(me)["unseen"])
+    assert "ix_inquiries_assignee_unseen" in text_plan, text_plan
+    assert "Seq Scan on inquiries" not in text_plan
+    assert "Sort" not in text_plan
 
 
 def test_dashboard_period_counts_read_the_created_at_index(db):

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.extensions import db as _db
 from crm.inquiries.statuses import Status
-from crm.models import AuditLog, Inquiry, Organisation
+from crm.models import AuditLog, ConflictDeclaration, Inquiry, Organisation
 from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 from tests.helpers import events, fresh, mails
@@ -229,12 +230,156 @@ def test_chair_declares_conflict_and_it_returns_to_the_secretary_general(client,
     assert [m.recipient for m in mails(db, "assignee_notice")] == [secretary.email]
 
 
-def test_secretary_general_cannot_declare_conflict(client, db, login_as):
+def test_secretary_general_declares_conflict_and_it_goes_to_the_chair(client, db, login_as):
     me = login_as("secretary_general")
+    chair = UserFactory(role="chair", name="Olof Ordförande")
     inquiry = InquiryFactory(assignee_id=me.id)
-    assert "Anmäl jäv" not in client.get(f"/inquiries/{inquiry.reference}").text
-    client.post(f"/inquiries/{inquiry.reference}/conflict", data={"reason": "x", "version": 1})
-    assert fresh(db, inquiry).assignee_id == me.id
+    assert "Anmäl jäv och lämna över" in client.get(f"/inquiries/{inquiry.reference}").text
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/conflict",
+        data={"reason": "Min syster leder projektet.", "version": 1},
+        follow_redirects=True,
+    )
+    assert "Jäv anmält. Förfrågan är överlämnad till Olof Ordförande." in response.text
+    assert fresh(db, inquiry).assignee_id == chair.id
+    assert [m.recipient for m in mails(db, "assignee_notice")] == [chair.email]
+
+
+def test_declaring_without_being_responsible_keeps_the_assignee(client, db, login_as):
+    secretary = UserFactory(role="secretary_general")
+    login_as("chair")
+    inquiry = InquiryFactory(assignee_id=secretary.id)
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "Anmäl jäv och lämna över" not in page
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/conflict",
+        data={"reason": "Jag sitter i styrelsen.", "version": 1},
+        follow_redirects=True,
+    )
+    assert "Jäv anmält. Du kan fortfarande läsa förfrågan men inte ändra den." in response.text
+    assert fresh(db, inquiry).assignee_id == secretary.id
+    assert mails(db, "assignee_notice") == []
+
+
+def test_when_everyone_is_javig_the_page_says_nobody_is_responsible(client, db, login_as):
+    me = login_as("secretary_general")
+    chair = UserFactory(role="chair")
+    inquiry = InquiryFactory(assignee_id=me.id)
+    inquiry.conflicts.append(ConflictDeclaration(user_id=chair.id, user=chair, reason="Jävig"))
+    db.session.commit()
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/conflict",
+        data={"reason": "Jag med.", "version": fresh(db, inquiry).version},
+        follow_redirects=True,
+    )
+    assert "Alla som kan ansvara för förfrågan har anmält jäv" in response.text
+    assert "Ingen ansvarig" in response.text
+    assert fresh(db, inquiry).assignee_id is None
+    assert inquiry.reference in client.get("/inbox").text.split("Ej tilldelade")[1]
+
+
+def _javig(inquiry, user, reason="Jag sitter i föreningens styrelse."):
+    inquiry.conflicts.append(ConflictDeclaration(user_id=user.id, user=user, reason=reason))
+    _db.session.commit()
+
+
+def test_a_javig_user_reads_the_inquiry_with_a_notice_and_no_forms(client, db, login_as):
+    secretary = UserFactory(role="secretary_general", name="Greta Generalsekreterare")
+    me = login_as("chair", name="Olof Ordförande")
+    inquiry = InquiryFactory(assignee_id=secretary.id)
+    db.session.add(FollowUp(title="Ring", due_on=date.today(), owner_id=secretary.id,
+                            inquiry_id=inquiry.id))  # fmt: skip
+    _javig(inquiry, me)
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    main = page.split('id="main"')[1]
+    assert "Du har anmält jäv för den här förfrågan" in main
+    assert inquiry.message in main  # reading is still allowed
+    assert "<form" not in main
+    # the declaration is on the page: who, when and why
+    panel = main.split('id="conflict-title"')[1].split("</section>")[0]
+    assert "Olof Ordförande" in panel
+    assert "Jag sitter i föreningens styrelse." in panel
+    assert utcnow().strftime("%Y") in panel
+
+
+def test_colleagues_see_the_declaration_and_no_javig_candidate(client, db, login_as):
+    chair = UserFactory(role="chair", name="Olof Ordförande")
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    _javig(inquiry, chair)
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "Du har anmält jäv" not in page
+    panel = page.split('id="conflict-title"')[1].split("</section>")[0]
+    assert "Olof Ordförande" in panel
+    assert "Jag sitter i föreningens styrelse." in panel
+    for select_id in ('id="assignee"', 'id="owner"'):
+        options = page.split(select_id)[1].split("</select>")[0]
+        assert "Olof Ordförande" not in options, select_id
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/assign", data={"assignee": chair.id, "version": 1}
+    )
+    assert response.status_code == 422
+    assert fresh(db, inquiry).assignee_id is None
+
+
+# Every POST on an inquiry a jävig person might still send (an old tab, a crafted request).
+JAVIG_POSTS = {
+    "status": {"status": "triaged", "version": 1},
+    "priority": {"priority": "high", "version": 1},
+    "assign": {"assignee": "{me}", "version": 1},
+    "conflict": {"reason": "igen", "version": 1},
+    "notes": {"body": "min åsikt"},
+    "notes/{note}": {"body": "ändrad"},
+    "reply": {"body": "Hej!"},
+    "follow-ups": {"title": "Ring", "due_on": date.today().isoformat(), "owner": "{secretary}",
+                   "recurrence": "none"},
+    "organisation": {"action": "create", "version": 1},
+    "/follow-ups/{follow_up}/done": {},
+    "/follow-ups/{follow_up}/reschedule": {"due_on": date.today().isoformat()},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("action", JAVIG_POSTS)
+def test_every_action_of_a_javig_user_is_refused_with_403(client, db, login_as, action):
+    secretary = UserFactory(role="secretary_general")
+    me = login_as("chair")
+    inquiry = InquiryFactory(assignee_id=secretary.id)
+    note = Note(inquiry_id=inquiry.id, author_id=me.id, body="före jävet")
+    follow_up = FollowUp(title="Min", due_on=date.today(), owner_id=me.id, inquiry_id=inquiry.id)
+    db.session.add_all([note, follow_up])
+    _javig(inquiry, me)
+    ids = {"me": me.id, "secretary": secretary.id, "note": note.id, "follow_up": follow_up.id}
+    path = action.format(**ids)
+    url = path if path.startswith("/") else f"/inquiries/{inquiry.reference}/{path}"
+    data = {key: str(value).format(**ids) for key, value in JAVIG_POSTS[action].items()}
+    # A refused request rolls back, which expires the objects: keep what is compared.
+    inquiry_id, due_on = inquiry.id, follow_up.due_on
+    stored = lambda: db.session.get(Inquiry, inquiry_id)  # noqa: E731
+    before = (stored().version, stored().status, stored().assignee_id, events(db, stored()))
+    response = client.post(url, data=data)
+    if action == "assign":  # the jävig person is no choice in the form
+        assert response.status_code == 422
+    else:
+        assert response.status_code == 403, response.text
+        assert "anmält jäv" in response.text
+    after = (stored().version, stored().status, stored().assignee_id, events(db, stored()))
+    assert after == before
+    assert [n.body for n in db.session.scalars(select(Note))] == ["före jävet"]
+    [kept] = db.session.scalars(select(FollowUp)).all()
+    assert (kept.completed_at, kept.due_on) == (None, due_on)
+    assert mails(db) == []
+
+
+def test_a_javig_user_cannot_move_the_card_on_the_pipeline(client, db, login_as):
+    me = login_as("chair")
+    mine, other = InquiryFactory(), InquiryFactory()
+    _javig(mine, me)
+    column = client.get("/pipeline").text.split('id="col-new"')[1].split("</section>")[0]
+    cards = {ref: card for card in column.split("<article")[1:]
+             for ref in (mine.reference, other.reference) if ref in card}  # fmt: skip
+    assert "→ Bedömd" not in cards[mine.reference]
+    assert "Du har anmält jäv" in cards[mine.reference]
+    assert "→ Bedömd" in cards[other.reference]
 
 
 def test_public_reply_reaches_status_page_and_mail(client, db, login_as):
@@ -263,6 +408,36 @@ def test_inbox_shows_my_new_overdue_follow_ups_and_unassigned(client, db, login_
     for text in (new.reference, loose.reference, "Skicka avtal"):
         assert text in page
     assert '<span class="count">2</span>' in page  # my new inquiries in the navigation
+
+
+def test_a_handed_over_inquiry_waits_in_the_inbox_until_opened(app, client, db, login_as):
+    me = login_as("chair")
+    secretary = UserFactory(role="secretary_general")
+    handed = InquiryFactory(assignee_id=secretary.id, status=Status.TRIAGED, subject="Överlämnad")
+    brand_new = InquiryFactory(assignee_id=me.id, subject="Alldeles ny")
+    other = app.test_client()
+    other.post("/login", data={"email": secretary.email, "password": "korrekt-häst-batteri-häfta"})
+    other.post(f"/inquiries/{handed.reference}/assign", data={"assignee": me.id, "version": 1})
+    page = client.get("/inbox").text
+    unseen = page.split("Tilldelade dig, inte öppnade")[1].split("</table>")[0]
+    assert handed.reference in unseen
+    assert brand_new.reference not in unseen  # it is in "Mina nya förfrågningar" already
+    assert '<span class="count">2</span>' in page  # one new, one handed over
+    client.get(f"/inquiries/{handed.reference}")
+    page = client.get("/inbox").text
+    assert handed.reference not in page
+    assert "Inget har lämnats över till dig som du inte har öppnat." in page
+    assert '<span class="count">1</span>' in page
+    # opening it stamped it without a new version: the secretary's open forms still work
+    assert fresh(db, handed).version == 2
+
+
+def test_someone_elses_look_does_not_count_as_the_assignees(app, client, db, login_as):
+    login_as("secretary_general")
+    chair = UserFactory(role="chair")
+    inquiry = InquiryFactory(assignee_id=chair.id, status=Status.TRIAGED)
+    client.get(f"/inquiries/{inquiry.reference}")
+    assert fresh(db, inquiry).assignee_seen_at is None
 
 
 def test_log_inquiry_from_phone_without_receipt(client, db, login_as):
@@ -368,3 +543,57 @@ def test_common_search_terms_give_the_same_answer(client, db, login_as, monkeypa
     page = client.get("/inquiries?q=gemensam").text
     assert all(inquiry.reference in page for inquiry in hits)
     assert miss.reference not in page
+
+
+SEARCH_ROWS = {
+    "both": ("Textilhantverk i Dalarna", "Dalarnas museum"),
+    "one": ("Textilhantverk i Skåne", "Skånes museum"),
+    "other": ("Dalarna och smide", "Smedjan"),
+    "short": ("Ur och skur i Dalarna", "Friluftsfrämjandet"),
+}
+
+
+@pytest.mark.parametrize(
+    ("term", "found"),
+    [
+        ("textilhantverk dalarna", {"both"}),
+        ("dalarna   TEXTILHANTVERK", {"both"}),  # any order, any case, any spacing
+        ("textil museum", {"both", "one"}),  # words may be in different columns
+        ("dalarna ur", {"short"}),  # a word under three characters with a longer one
+        ("ur dalarna", {"short"}),
+        ("textilhantverk smide", set()),  # every word must be found
+        ('"i dalarna"', {"both", "short"}),  # a quoted phrase stays whole
+        ('"dalarna textilhantverk"', set()),
+        ("dalarna", {"both", "other", "short"}),
+    ],
+)
+def test_search_finds_inquiries_containing_every_word(client, db, login_as, term, found):
+    login_as("secretary_general")
+    rows = {key: InquiryFactory(subject=subject, organisation_name=organisation)
+            for key, (subject, organisation) in SEARCH_ROWS.items()}  # fmt: skip
+    page = client.get("/inquiries", query_string={"q": term}).text
+    assert {key for key, inquiry in rows.items() if inquiry.reference in page} == found
+
+
+def test_multi_word_search_also_takes_the_common_word_path(client, db, login_as, monkeypatch):
+    """On SQLite, words matching most rows switch to the LIKE walk; the answer is the same."""
+    monkeypatch.setattr("crm.inquiries.queries.COMMON", 2)
+    login_as("secretary_general")
+    hits = [InquiryFactory(subject=f"Gemensam vävstol {n}") for n in range(3)]
+    miss = InquiryFactory(subject="Gemensam konferens")
+    page = client.get("/inquiries?q=gemensam+vävstol").text
+    assert all(inquiry.reference in page for inquiry in hits)
+    assert miss.reference not in page
+
+
+@pytest.mark.parametrize("term", ["%", "_", "\\", "'", "100%_rabatt", "' OR 1=1 --"])
+def test_sql_meta_characters_are_plain_text_beside_another_word(client, db, login_as, term):
+    login_as("secretary_general")
+    InquiryFactory(subject=f"Rubrik med {term} utan ordet")
+    InquiryFactory(subject="Rubrik med vävstol")
+    literal = InquiryFactory(subject=f"Rubrik med {term} och vävstol")
+    response = client.get("/inquiries", query_string={"q": f"{term} vävstol"})
+    assert response.status_code == 200
+    page = response.text
+    assert literal.reference in page
+    assert page.count("Rubrik med") == 1

@@ -140,3 +140,21 @@ def test_gdpr_commands_refuse_a_non_address(runner, db):
     result = runner.invoke(args=["crm", "gdpr-erase", "inte-en-adress"])
     assert result.exit_code == 1
     assert "is not an e-mail address" in result.output
+
+
+def test_anonymising_blanks_the_reason_of_a_jav_declaration_and_keeps_who_and_when(app, db):
+    from crm.inquiries.services import declare_conflict
+    from crm.privacy.services import anonymise_inquiry
+
+    chair = UserFactory(role="chair")
+    inquiry = InquiryFactory()
+    declare_conflict(inquiry, chair, "Min svåger Gunnar Gunnarsson leder föreningen.")
+    anonymise_inquiry(inquiry, None, reason="retention")
+    db.session.commit()
+    [declaration] = db.session.get(Inquiry, inquiry.id).conflicts
+    assert (declaration.user_id, declaration.declared_at is not None) == (chair.id, True)
+    assert "Gunnar" not in declaration.reason
+    texts = db.session.scalars(
+        select(TimelineEvent.data).where(TimelineEvent.inquiry_id == inquiry.id)
+    )
+    assert all("Gunnar" not in json.dumps(data) for data in texts)

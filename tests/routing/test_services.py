@@ -76,3 +76,50 @@ def test_nobody_to_route_to_leaves_it_unassigned():
 def test_matching_rule_is_named_in_the_decision():
     decision = route_inquiry(Inq(category="research"), [RESEARCH_TO_OTHER], SG, CHAIR)
     assert (decision.rule_id, decision.rule_name) == (1, "regel")
+
+
+# ---- jäv: the excluded are never chosen ---------------------------------------------------
+
+EXCLUDED_CASES = [
+    # (inquiry, rules, excluded, expected user, expected reason)
+    (Inq(), [], {SG}, CHAIR, "chair_for_conflicted_secretary_general"),
+    (Inq(addressee="chair"), [], {CHAIR}, SG, "default_secretary_general"),
+    (Inq(), [], {SG, CHAIR}, None, "nobody_free_of_conflict"),
+    (Inq(addressee="chair"), [], {SG, CHAIR}, None, "nobody_free_of_conflict"),
+    # a rule for a jävig user is passed over; the next rule or the default applies
+    (Inq(category="research"), [RESEARCH_TO_OTHER], {OTHER}, SG, "default_secretary_general"),
+    (
+        Inq(organisation_type="government_agency", organisation_id=77),
+        [AGENCY_TO_CHAIR, RAA_TO_SG],
+        {SG},
+        CHAIR,
+        "rule",
+    ),
+    # someone jävig who is not involved changes nothing
+    (Inq(category="research"), [RESEARCH_TO_OTHER], {CHAIR}, OTHER, "rule"),
+]
+
+
+@pytest.mark.parametrize(("inquiry", "rules", "excluded", "user", "reason"), EXCLUDED_CASES)
+def test_route_inquiry_never_chooses_an_excluded_user(inquiry, rules, excluded, user, reason):
+    decision = route_inquiry(inquiry, rules, SG, CHAIR, excluded)
+    assert (decision.user_id, decision.reason) == (user, reason)
+    assert decision.user_id not in excluded
+
+
+def test_without_exclusions_a_missing_secretary_general_still_leaves_it_unassigned():
+    """Unchanged: the chair only stands in for a secretary general who is jävig."""
+    assert route_inquiry(Inq(), [], None, CHAIR).user_id is None
+    assert route_inquiry(Inq(), [], None, CHAIR, {SG}).user_id == CHAIR
+
+
+def test_choose_assignee_prefers_a_free_holder_of_the_same_role(db):
+    from crm.routing.services import choose_assignee
+    from tests.factories import InquiryFactory, UserFactory
+
+    first = UserFactory(role="secretary_general")
+    second = UserFactory(role="secretary_general")
+    UserFactory(role="chair")
+    inquiry = InquiryFactory()
+    assert choose_assignee(inquiry)[1] == first
+    assert choose_assignee(inquiry, excluded={first.id})[1] == second
