@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, and_, text
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.dbtypes import enum_column
 from crm.extensions import db
-from crm.inquiries.statuses import Status
+from crm.inquiries.statuses import AWAITING_RESPONSE_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import UTCDateTime, utcnow
 
@@ -42,6 +43,8 @@ class Inquiry(db.Model):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.NEW)
     priority: Mapped[Priority] = mapped_column(enum_column(Priority), default=Priority.NORMAL)
+    # How it ended (agreed, declined, withdrawn, spam); kept through `closed`, cleared on reopening.
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
 
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -78,7 +81,48 @@ class Inquiry(db.Model):
         Index("ix_inquiries_assignee_created_at", "assignee_id", "created_at"),
         # the pipeline's recent outcomes and the retention purge
         Index("ix_inquiries_status_closed_at", "status", "closed_at"),
+        Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),
+        # a person's inquiries still awaiting a first response, by deadline (inbox, reminders,
+        # calendar); most inquiries have had one, so the index holds only the few that have not
+        Index(
+            "ix_inquiries_awaiting_response",
+            "assignee_id",
+            "first_response_due_at",
+            "id",
+            postgresql_where=text("first_response_at IS NULL"),
+            sqlite_where=text("first_response_at IS NULL"),
+        ),
     )
+
+    @hybrid_property
+    def awaiting_response(self) -> bool:
+        """The partner still waits for a first response and the clock runs (not on hold)."""
+        return self.first_response_at is None and self.status in AWAITING_RESPONSE_STATUSES
+
+    @awaiting_response.inplace.expression
+    @classmethod
+    def _awaiting_response_expression(cls):
+        return and_(
+            cls.first_response_at.is_(None), cls.status.in_(sorted(AWAITING_RESPONSE_STATUSES))
+        )
+
+    @hybrid_method
+    def response_overdue(self, now: datetime) -> bool:
+        """Still awaiting a first response after its deadline: the one meaning of "late"."""
+        return (
+            self.awaiting_response
+            and self.first_response_due_at is not None
+            and self.first_response_due_at < now
+        )
+
+    @response_overdue.inplace.expression
+    @classmethod
+    def _response_overdue_expression(cls, now: datetime):
+        return and_(
+            cls.awaiting_response,
+            cls.first_response_due_at.is_not(None),
+            cls.first_response_due_at < now,
+        )
 
     @property
     def regions(self) -> list[str]:

@@ -12,7 +12,7 @@ from crm.activity.models import FollowUp
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
-from crm.inquiries.statuses import OPEN_STATUSES, Status
+from crm.inquiries.statuses import OPEN_STATUSES, Outcome, Status
 from crm.timeutil import local_today, utcnow
 
 INBOX_LIMIT = 50
@@ -21,7 +21,8 @@ INBOX_LIMIT = 50
 # What list rows show (and their cursors need); loading only these halves the loading cost.
 LISTED_COLUMNS = (
     Inquiry.reference, Inquiry.subject, Inquiry.organisation_name, Inquiry.status,
-    Inquiry.created_at, Inquiry.updated_at, Inquiry.first_response_due_at,
+    Inquiry.outcome, Inquiry.created_at, Inquiry.updated_at, Inquiry.first_response_due_at,
+    Inquiry.first_response_at,
 )  # fmt: skip
 
 
@@ -55,11 +56,7 @@ def inbox_queries(user) -> dict:
         .order_by(*newest_first)
         .limit(INBOX_LIMIT),
         "overdue": _listing()
-        .where(
-            Inquiry.assignee_id == user.id,
-            Inquiry.status == Status.NEW,
-            Inquiry.first_response_due_at < now,
-        )
+        .where(Inquiry.assignee_id == user.id, Inquiry.response_overdue(now))
         .order_by(Inquiry.first_response_due_at, Inquiry.id)
         .limit(INBOX_LIMIT),
         "unassigned": _listing()
@@ -108,6 +105,7 @@ class InquiryFilters:
     organisation_type: str = ""
     year: int | None = None
     overdue: bool = False
+    outcome: str = ""
     sort: str = "newest"
 
     @classmethod
@@ -130,6 +128,7 @@ class InquiryFilters:
             organisation_type=pick("organisation_type", {t.value for t in OrganisationType}),
             year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
             overdue=args.get("overdue") in {"1", "on", "true"},
+            outcome=pick("outcome", {o.value for o in Outcome}),
             sort=pick("sort", set(SORTS)) or "newest",
         )
 
@@ -139,7 +138,7 @@ class InquiryFilters:
             "q": self.q, "status": self.status, "assignee": self.assignee,
             "category": self.category, "region": self.region,
             "organisation_type": self.organisation_type, "year": self.year,
-            "overdue": "1" if self.overdue else "",
+            "overdue": "1" if self.overdue else "", "outcome": self.outcome,
             "sort": "" if self.sort == "newest" else self.sort,
         }  # fmt: skip
         return {key: value for key, value in values.items() if value}
@@ -233,8 +232,10 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
             Inquiry.created_at >= start,
             Inquiry.created_at < start.replace(year=filters.year + 1),
         ]
+    if filters.outcome:
+        conditions.append(Inquiry.outcome == filters.outcome)
     if filters.overdue:
-        conditions += [Inquiry.status == Status.NEW, Inquiry.first_response_due_at < utcnow()]
+        conditions.append(Inquiry.response_overdue(utcnow()))
     return conditions
 
 
@@ -307,7 +308,10 @@ def list_inquiries(
 MENU_COUNTS = select(
     select(func.count())
     .select_from(Inquiry)
-    .where(Inquiry.assignee_id == bindparam("user_id"), Inquiry.status == Status.NEW)
+    .where(
+        Inquiry.assignee_id == bindparam("user_id"),
+        or_(Inquiry.status == Status.NEW, Inquiry.response_overdue(bindparam("now"))),
+    )
     .scalar_subquery(),
     select(func.count())
     .select_from(FollowUp)
@@ -321,6 +325,9 @@ MENU_COUNTS = select(
 
 
 def menu_counts(user) -> tuple[int, int]:
-    """My new inquiries, and my open follow-ups due today or earlier, in one round trip."""
-    new, due = db.session.execute(MENU_COUNTS, {"user_id": user.id, "today": local_today()}).one()
+    """The inquiries in my inbox (new, or late for a first response), and my open follow-ups
+    due today or earlier, in one round trip."""
+    new, due = db.session.execute(
+        MENU_COUNTS, {"user_id": user.id, "today": local_today(), "now": utcnow()}
+    ).one()
     return new, due
