@@ -107,7 +107,7 @@ class ContactForm(OnceForm):
         filters=[clean_text],
         validators=[
             DataRequired(_l("Skriv vad kontakten gällde.")),
-            Length(max=CONTACT_SUMMARY_MAX),
+            Length(max=CONTACT_SUMMARY_MAX, message=_l("Högst %(max)d tecken.")),
         ],
         render_kw={"rows": 3},
     )

@@ -159,13 +159,15 @@ def log_contact(
     if not summary:
         raise DomainError(_("Skriv vad kontakten gällde."), field="summary")
     if len(summary) > CONTACT_SUMMARY_MAX:
-        raise DomainError(_("Skriv högst %(n)s tecken.", n=CONTACT_SUMMARY_MAX), field="summary")
+        raise DomainError(_("Högst %(max)d tecken.", max=CONTACT_SUMMARY_MAX), field="summary")
     if happened_at > now:
         raise DomainError(_("Tidpunkten kan inte ligga i framtiden."), field="happened_at")
-    if happened_at < inquiry.created_at:
+    # The form gives minutes: a contact in the minute the inquiry came in is no contradiction.
+    if happened_at < inquiry.created_at.replace(second=0, microsecond=0):
         raise DomainError(
             _("Tidpunkten kan inte ligga före förfrågan kom in."), field="happened_at"
         )
+    happened_at = max(happened_at, inquiry.created_at)
     if inquiry.anonymised_at is not None:
         raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
     record_event(

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from crm.activity.models import FollowUp, Note
 from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, UserFactory
-from tests.helpers import mails
+from tests.helpers import late_and_not, mails
 
 
 def test_notes_are_escaped_keep_line_breaks_and_can_be_edited_for_15_minutes(client, db, login_as):
@@ -126,3 +126,20 @@ def test_send_reminders_once_per_day(runner, db):
     assert "Förfallen" in digest.body_text
     assert "Nästa vecka" not in digest.body_text
     assert "SAM-" in digest.body_text
+
+
+def test_reminders_list_inquiries_late_for_a_first_response_whatever_their_status(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    cases = late_and_not(assignee_id=secretary.id)
+    runner.invoke(args=["crm", "send-reminders"])
+    [digest] = mails(db, "reminder")
+    for name, (inquiry, late) in cases.items():
+        assert (inquiry.reference in digest.body_text) is late, name
+
+
+def test_no_reminder_for_an_inquiry_that_was_answered_after_its_deadline(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    past = utcnow() - timedelta(days=2)
+    InquiryFactory(assignee_id=secretary.id, first_response_due_at=past, first_response_at=past)
+    runner.invoke(args=["crm", "send-reminders"])
+    assert mails(db, "reminder") == []
