@@ -78,7 +78,7 @@ def test_status_filter_never_scans_the_table(db, many, status):
 def test_inbox_follow_ups_stop_at_the_page_without_sorting(db):
     """A busy person's first open follow-ups come from the partial index in due order."""
     from crm.activity.models import FollowUp
-    from crm.inquiries.queries import follow_ups_due_query
+    from crm.activity.queries import follow_ups_due_query
     from tests.factories import OrganisationFactory, UserFactory
 
     owner, organisation = UserFactory(), OrganisationFactory()
@@ -149,3 +149,23 @@ def test_dashboard_period_counts_read_the_created_at_index(db):
     )
     assert "Seq Scan on inquiries" not in text_plan
     assert "created_at" in text_plan
+
+
+def test_late_first_responses_come_from_the_awaiting_index(db, many):
+    """Most inquiries have had their first response; the partial index holds only the rest,
+    so a person's late ones are a range on (assignee, deadline) in it."""
+    from crm.inquiries.queries import inbox_queries
+    from tests.factories import UserFactory
+
+    me = UserFactory()
+    db.session.flush()
+    db.session.execute(
+        text("UPDATE inquiries SET first_response_at = created_at WHERE id % 10 <> 0")
+    )
+    db.session.execute(
+        text("UPDATE inquiries SET assignee_id = :me WHERE id % 20 = 0"), {"me": me.id}
+    )
+    db.session.execute(text("ANALYZE inquiries"))
+    text_plan = plan(db, inbox_queries(me)["overdue"])
+    assert "Index Scan using ix_inquiries_awaiting_response" in text_plan, text_plan
+    assert "Seq Scan on inquiries" not in text_plan, text_plan
