@@ -130,6 +130,9 @@ def test_0008_recomputes_first_responses_and_outcomes_from_the_timeline(empty_da
                           ("status_changed", staff, {"old": "agreed", "new": "closed"}, t[6])],
                           t[1], "agreed"),
         "closed_no_history": ("closed", t[1], [], None, None),
+        "declined_by_nobody": ("declined", None, [
+                      ("status_changed", nobody, {"old": "new", "new": "declined"}, t[1])],
+                      None, "declined"),
         "spam": ("spam", t[1], [
                  ("status_changed", staff, {"old": "new", "new": "spam"}, t[1])], t[1], "spam"),
         "reopened_open": ("triaged", t[1], [

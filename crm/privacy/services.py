@@ -8,7 +8,7 @@ from crm.activity.models import Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.audit.services import audit
 from crm.extensions import db
-from crm.inquiries.statuses import FINAL_STATUSES, GENUINE_OUTCOMES, Outcome
+from crm.inquiries.statuses import GENUINE_OUTCOMES, Outcome
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.timeutil import utcnow
 
@@ -81,7 +81,8 @@ def expired_inquiries(config, now=None) -> list:
 
     now = now or utcnow()
     # Every ended inquiry follows its outcome's period, closed or not; one that ended before
-    # outcomes were kept and whose timeline cannot tell follows the general period.
+    # outcomes were kept and whose timeline cannot tell follows the general period. Open
+    # inquiries have no `closed_at`, so no period applies to them.
     conditions = [
         and_(Inquiry.outcome == outcome, Inquiry.closed_at < months_before(now, months))
         for outcome, months in retention_months(config).items()
@@ -96,11 +97,7 @@ def expired_inquiries(config, now=None) -> list:
     return list(
         db.session.scalars(
             select(Inquiry)
-            .where(
-                Inquiry.anonymised_at.is_(None),
-                Inquiry.status.in_(sorted(FINAL_STATUSES)),
-                or_(*conditions),
-            )
+            .where(Inquiry.anonymised_at.is_(None), or_(*conditions))
             .order_by(Inquiry.closed_at, Inquiry.id)
         )
     )

@@ -249,6 +249,16 @@ def test_the_longest_summary_is_accepted(app, db):
     assert stored_first_response(db, inquiry) is not None
 
 
+def test_a_contact_in_the_minute_the_inquiry_came_in_counts_from_its_arrival(app, db):
+    """The form gives minutes: a call logged at 10:00 for an inquiry logged at 10:00:30 is
+    accepted, and the response time is never negative."""
+    arrived = at(2026, 11, 24).replace(second=30)
+    inquiry = InquiryFactory(created_at=arrived)
+    with app.test_request_context():
+        contact(inquiry, UserFactory(), happened_at=arrived.replace(second=0))
+    assert stored_first_response(db, inquiry) == arrived
+
+
 def test_no_contact_is_logged_on_an_anonymised_inquiry(app, db):
     inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=1), anonymised_at=utcnow())
     with app.test_request_context(), pytest.raises(DomainError):
