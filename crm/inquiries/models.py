@@ -79,8 +79,8 @@ class Inquiry(db.Model):
         # the inbox: my overdue first responses, and the unassigned newest first
         Index("ix_inquiries_assignee_status_due", "assignee_id", "status", "first_response_due_at"),
         Index("ix_inquiries_assignee_created_at", "assignee_id", "created_at"),
-        # the pipeline's recent outcomes and the retention purge
         Index("ix_inquiries_status_closed_at", "status", "closed_at"),
+        # the pipeline's recent outcomes, outcomes per year and the retention purge
         Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),
         # a person's inquiries still awaiting a first response, by deadline (inbox, reminders,
         # calendar); most inquiries have had one, so the index holds only the few that have not

@@ -82,7 +82,6 @@ OUTCOME_OF: dict[Status, Outcome] = {
     S.WITHDRAWN: Outcome.WITHDRAWN,
     S.SPAM: Outcome.SPAM,
 }
-OUTCOME_STATUSES = frozenset(OUTCOME_OF)
 # The outcomes of real inquiries, which the dashboard counts and whose personal data is kept
 # for a period set per outcome; spam is neither counted nor kept.
 GENUINE_OUTCOMES = (Outcome.AGREED, Outcome.DECLINED, Outcome.WITHDRAWN)
