@@ -133,11 +133,9 @@ class Config:
         self.LOG_JSON = _env_bool("LOG_JSON", False)
         # The dashboard's aggregates may be this many seconds old (per worker); 0 turns it off.
         self.DASHBOARD_CACHE_SECONDS = _env_int("DASHBOARD_CACHE_SECONDS", 60)
+        # Months personal data is kept after an inquiry ends, per outcome (spam keeps nothing).
         self.RETENTION_MONTHS = _env_int("RETENTION_MONTHS", 24)
-        self.RETENTION_MONTHS_BY_STATUS = {
-            status: _env_int(f"RETENTION_MONTHS_{status.upper()}", self.RETENTION_MONTHS)
-            for status in ("agreed", "declined", "withdrawn", "closed")
-        }
+        self.RETENTION_MONTHS_BY_OUTCOME = _retention_by_outcome(self.RETENTION_MONTHS)
 
     def finalise(self, instance_path: str) -> None:
         """Fill values that depend on where the app lives, then check the result."""
@@ -156,6 +154,22 @@ class Config:
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in dir(self) if key.isupper()}
+
+
+def _retention_by_outcome(default: int) -> dict[str, int]:
+    """RETENTION_MONTHS_<OUTCOME> for each outcome whose data is kept, e.g. _DECLINED."""
+    # Imported here: the crm package imports this module, so a top-level import would cycle.
+    from crm.inquiries.statuses import GENUINE_OUTCOMES
+
+    if os.environ.get("RETENTION_MONTHS_CLOSED"):
+        raise ConfigError(
+            "RETENTION_MONTHS_CLOSED is no longer used: a closed inquiry keeps its outcome and "
+            "follows RETENTION_MONTHS_AGREED, _DECLINED or _WITHDRAWN. Remove it and set those."
+        )
+    return {
+        outcome.value: _env_int(f"RETENTION_MONTHS_{outcome.value.upper()}", default)
+        for outcome in GENUINE_OUTCOMES
+    }
 
 
 def _development_secret(instance_path: str) -> str:

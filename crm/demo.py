@@ -15,7 +15,7 @@ from crm.auth.permissions import Role
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority, Relationship
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
-from crm.inquiries.statuses import FINAL_STATUSES, Status
+from crm.inquiries.statuses import FINAL_STATUSES, GENUINE_OUTCOMES, OUTCOME_OF, Status
 from crm.partners.models import Contact, Organisation
 from crm.partners.services import normalise_name
 from crm.regions import regions
@@ -216,6 +216,9 @@ class DemoData:
         if status in FINAL_STATUSES:
             closed = (responded or created_at) + timedelta(days=self.random.randint(1, 120))
             closed = min(closed, self.now)
+        outcome = OUTCOME_OF.get(status)
+        if status is Status.CLOSED:
+            outcome = self.random.choices(list(GENUINE_OUTCOMES), [5, 4, 1])[0]
         theme = self.random.choice(THEMES)
         addressee = self.random.choices(list(Addressee), [5, 2, 3])[0]
         return {
@@ -239,6 +242,7 @@ class DemoData:
             "first_response_due_at": due,
             "first_response_at": responded,
             "closed_at": closed,
+            "outcome": outcome,
             "consent_text_version": "2026-01",
             "consent_at": created_at,
             "status_token_hash": secrets.token_hex(32),
@@ -253,26 +257,33 @@ class DemoData:
             for code in self.random.sample(self.region_codes, self.random.choice([1, 1, 1, 2])):
                 regions_rows.append({"inquiry_id": inquiry_id, "region_code": code})
             events.append(_event(inquiry_id, "created", None, row["created_at"], {}))
-            if row["first_response_at"]:
-                events.append(
-                    _event(
-                        inquiry_id,
-                        "status_changed",
-                        row["assignee_id"],
-                        row["first_response_at"],
-                        {"old": "new", "new": "triaged"},
-                    )
-                )
+            if row["first_response_at"]:  # answered with a reply, then triaged
+                answered, by = row["first_response_at"], row["assignee_id"]
+                reply = {"body": self.random.choice(self.sentences)}
+                events.append(_event(inquiry_id, "public_reply", by, answered, reply))
+                triaged = {"old": "new", "new": "triaged"}
+                events.append(_event(inquiry_id, "status_changed", by, answered, triaged))
             if row["closed_at"]:
+                ended = row["outcome"].value if row["outcome"] else row["status"].value
                 events.append(
                     _event(
                         inquiry_id,
                         "status_changed",
                         row["assignee_id"],
                         row["closed_at"],
-                        {"old": "in_dialogue", "new": row["status"].value},
+                        {"old": "in_dialogue", "new": ended},
                     )
                 )
+                if row["status"] is Status.CLOSED:
+                    events.append(
+                        _event(
+                            inquiry_id,
+                            "status_changed",
+                            row["assignee_id"],
+                            row["closed_at"],
+                            {"old": ended, "new": "closed"},
+                        )
+                    )
             if self.random.random() < 0.3:
                 notes.append(
                     {

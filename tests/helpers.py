@@ -1,10 +1,17 @@
 """Small read helpers shared by the view tests."""
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from crm.activity.models import TimelineEvent
 from crm.inquiries.models import Inquiry
+from crm.inquiries.statuses import Status
 from crm.mail.models import OutboxMessage
+from crm.timeutil import utcnow
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def fresh(db, inquiry):
@@ -27,3 +34,35 @@ def mails(db, kind=None):
     if kind:
         query = query.where(OutboxMessage.kind == kind)
     return db.session.scalars(query).all()
+
+
+def late_and_not(days_late=1, **attrs):
+    """One inquiry per case of "late for a first response", and the ones that look late but
+    are not: answered, on hold (the clock is paused), ended, or not yet due."""
+    from tests.factories import InquiryFactory
+
+    past = utcnow() - timedelta(days=days_late)
+    return {
+        "new": (InquiryFactory(**attrs, first_response_due_at=past), True),
+        "triaged": (
+            InquiryFactory(**attrs, status=Status.TRIAGED, first_response_due_at=past),
+            True,
+        ),
+        "in_dialogue": (
+            InquiryFactory(**attrs, status=Status.IN_DIALOGUE, first_response_due_at=past),
+            True,
+        ),
+        "answered": (
+            InquiryFactory(**attrs, first_response_due_at=past, first_response_at=past),
+            False,
+        ),
+        "on_hold": (
+            InquiryFactory(**attrs, status=Status.ON_HOLD, first_response_due_at=past),
+            False,
+        ),
+        "declined": (
+            InquiryFactory(**attrs, status=Status.DECLINED, first_response_due_at=past),
+            False,
+        ),
+        "not_yet_due": (InquiryFactory(**attrs), False),
+    }

@@ -159,6 +159,8 @@ def test_demo_data_builds_consistent_inquiries(runner, db):
         == (i.status in {"agreed", "declined", "withdrawn", "closed", "spam"})
         for i in inquiries
     )
+    assert all((i.outcome is not None) == (i.closed_at is not None) for i in inquiries)
+    assert all(i.outcome == i.status for i in inquiries if i.status not in {"closed"} and i.outcome)
     assert db.session.scalar(select(func.count()).select_from(InquiryRegion)) >= 300
     assert db.session.scalar(select(func.count()).select_from(TimelineEvent)) >= 300
     # references continue per year without gaps after the demo data

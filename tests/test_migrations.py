@@ -89,3 +89,130 @@ def test_0005_gives_queued_mail_a_message_id_and_a_give_up_window(empty_database
             ).all()
         assert statuses == ["failed", "sent", "pending"]
         _db.engine.dispose()
+
+
+def test_0008_recomputes_first_responses_and_outcomes_from_the_timeline(empty_database_url):
+    """Rows stamped under the old rule (any staff action) get the first real response, and
+    closed inquiries get the outcome they were closed from; the same again in small batches."""
+    import importlib.util
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    t = [datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(days=n) for n in range(8)]
+    staff, nobody = 1, None
+    cases = {
+        # reference: status, old stamp, events (kind, actor, data, at) → first response, outcome
+        "noted": ("triaged", t[1], [("note_added", staff, {}, t[0]),
+                  ("status_changed", staff, {"old": "new", "new": "triaged"}, t[1])],
+                  None, None),
+        "replied": ("in_dialogue", t[1], [
+                    ("status_changed", staff, {"old": "new", "new": "triaged"}, t[1]),
+                    ("public_reply", staff, {"body": "Hej"}, t[3]),
+                    ("public_reply", staff, {"body": "Igen"}, t[4])], t[3], None),
+        "declined": ("declined", t[1], [
+                     ("status_changed", staff, {"old": "new", "new": "declined"}, t[1])],
+                     t[1], "declined"),
+        "withdrawn": ("withdrawn", None, [
+                      ("status_changed", nobody, {"old": "new", "new": "withdrawn",
+                                                  "by": "submitter"}, t[1])], None, "withdrawn"),
+        "closed_agreed": ("closed", t[1], [
+                          ("status_changed", staff, {"old": "new", "new": "triaged"}, t[1]),
+                          ("public_reply", staff, {}, t[2]),  # anonymised: still a reply
+                          ("status_changed", staff, {"old": "in_dialogue", "new": "agreed"}, t[3]),
+                          ("status_changed", staff, {"old": "agreed", "new": "closed"}, t[4])],
+                          t[2], "agreed"),
+        "reopened_then_agreed": ("closed", t[1], [
+                          ("status_changed", staff, {"old": "triaged", "new": "declined"}, t[1]),
+                          ("status_changed", staff, {"old": "declined", "new": "closed"}, t[2]),
+                          ("reopened", staff, {"old": "closed", "new": "triaged"}, t[3]),
+                          ("status_changed", staff, {"old": "in_dialogue", "new": "agreed"}, t[5]),
+                          ("status_changed", staff, {"old": "agreed", "new": "closed"}, t[6])],
+                          t[1], "agreed"),
+        "closed_no_history": ("closed", t[1], [], None, None),
+        "declined_by_nobody": ("declined", None, [
+                      ("status_changed", nobody, {"old": "new", "new": "declined"}, t[1])],
+                      None, "declined"),
+        "spam": ("spam", t[1], [
+                 ("status_changed", staff, {"old": "new", "new": "spam"}, t[1])], t[1], "spam"),
+        "reopened_open": ("triaged", t[1], [
+                 ("status_changed", staff, {"old": "triaged", "new": "declined"}, t[1]),
+                 ("reopened", staff, {"old": "declined", "new": "triaged"}, t[2])], t[1], None),
+    }  # fmt: skip
+    metadata = sa.MetaData()
+    users = sa.Table(
+        "users", metadata, sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("email", sa.String), sa.Column("name", sa.String), sa.Column("role", sa.String),
+        sa.Column("active", sa.Boolean), sa.Column("password_hash", sa.String),
+        sa.Column("session_version", sa.Integer), sa.Column("created_at", sa.DateTime(True)),
+    )  # fmt: skip
+    inquiries = sa.Table(
+        "inquiries", metadata, sa.Column("id", sa.Integer, primary_key=True),
+        *(sa.Column(name, sa.String) for name in (
+            "reference", "channel", "organisation_name", "organisation_type", "contact_name",
+            "email", "category", "subject", "message", "addressee", "status", "priority",
+            "outcome")),
+        sa.Column("version", sa.Integer), sa.Column("first_response_at", sa.DateTime(True)),
+        sa.Column("created_at", sa.DateTime(True)), sa.Column("updated_at", sa.DateTime(True)),
+    )  # fmt: skip
+    events = sa.Table(
+        "timeline_events", metadata, sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("inquiry_id", sa.Integer), sa.Column("actor_id", sa.Integer),
+        sa.Column("kind", sa.String), sa.Column("data", sa.JSON),
+        sa.Column("created_at", sa.DateTime(True)),
+    )  # fmt: skip
+
+    def utc(value):
+        return value and (value.replace(tzinfo=UTC) if value.tzinfo is None else value)
+
+    def stored(connection):
+        rows = connection.execute(
+            sa.select(inquiries.c.reference, inquiries.c.first_response_at, inquiries.c.outcome)
+        )
+        return {row.reference: (utc(row.first_response_at), row.outcome) for row in rows}
+
+    expected = {name: (case[3], case[4]) for name, case in cases.items()}
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0006")
+        with _db.engine.begin() as connection:
+            connection.execute(users.insert().values(
+                id=staff, email="gs@exempel.se", name="GS", role="secretary_general",
+                active=True, password_hash="x", session_version=1, created_at=t[0],
+            ))  # fmt: skip
+            for number, (name, (status, stamp, history, _, _)) in enumerate(cases.items(), 1):
+                connection.execute(inquiries.insert().values(
+                    id=number, reference=name, channel="web_form", organisation_name="O",
+                    organisation_type="museum", contact_name="C", email=f"{name}@exempel.se",
+                    category="research", subject="S", message="M", addressee="no_preference",
+                    status=status, priority="normal", version=1, first_response_at=stamp,
+                    created_at=t[0], updated_at=t[0],
+                ))  # fmt: skip
+                for kind, actor, data, moment in history:
+                    connection.execute(events.insert().values(
+                        inquiry_id=number, actor_id=actor, kind=kind, data=data,
+                        created_at=moment,
+                    ))  # fmt: skip
+        upgrade()
+        with _db.engine.connect() as connection:
+            assert stored(connection) == expected
+
+        # the same answer when every batch holds two inquiries
+        path = os.path.join(
+            os.path.dirname(__file__), "..", "migrations", "versions",
+            "0008_first_response_and_outcome.py",
+        )  # fmt: skip
+        spec = importlib.util.spec_from_file_location("migration_0008", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        with _db.engine.begin() as connection:
+            connection.execute(inquiries.update().values(first_response_at=t[7], outcome="spam"))
+            migration.recompute(connection, batch=2)
+        with _db.engine.connect() as connection:
+            assert stored(connection) == expected
+
+        downgrade(revision="0006")
+        with _db.engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("inquiries")}
+        assert "outcome" not in columns
+        _db.engine.dispose()

@@ -11,7 +11,6 @@ from crm.auth.models import User
 from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
-from crm.inquiries.statuses import Status
 from crm.tokens import hash_token, new_token, plausible
 
 
@@ -58,7 +57,7 @@ def calendar_for(user: User, domain: str = "samverka") -> bytes:
         select(Inquiry)
         .where(
             Inquiry.assignee_id == user.id,
-            Inquiry.status == Status.NEW,
+            Inquiry.awaiting_response,
             Inquiry.first_response_due_at.is_not(None),
         )
         .order_by(Inquiry.first_response_due_at, Inquiry.id)

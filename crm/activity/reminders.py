@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -12,7 +12,6 @@ from crm.auth.permissions import Permission
 from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
-from crm.inquiries.statuses import Status
 from crm.mail.models import OutboxMessage
 from crm.mail.services import queue_mail
 from crm.timeutil import local_today, utcnow
@@ -22,9 +21,10 @@ def reminder_key(user: User, day: date) -> str:
     return f"reminder:{user.id}:{day.isoformat()}"
 
 
-def send_reminders(today: date | None = None) -> tuple[int, int]:
+def send_reminders(today: date | None = None, now: datetime | None = None) -> tuple[int, int]:
     """Queue today's digest for everyone with something due; returns (queued, already sent)."""
     today = today or local_today()
+    now = now or utcnow()
     queued = skipped = 0
     for user in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
         if not user.can(Permission.INQUIRY_EDIT):
@@ -33,7 +33,7 @@ def send_reminders(today: date | None = None) -> tuple[int, int]:
         if db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
             skipped += 1
             continue
-        follow_ups, late_inquiries = _due_for(user, today)
+        follow_ups, late_inquiries = _due_for(user, today, now)
         if not follow_ups and not late_inquiries:
             continue
         queue_mail(
@@ -46,7 +46,7 @@ def send_reminders(today: date | None = None) -> tuple[int, int]:
     return queued, skipped
 
 
-def _due_for(user: User, today: date):
+def _due_for(user: User, today: date, now: datetime):
     follow_ups = db.session.scalars(
         select(FollowUp)
         .where(
@@ -58,11 +58,7 @@ def _due_for(user: User, today: date):
     ).all()
     inquiries = db.session.scalars(
         select(Inquiry)
-        .where(
-            Inquiry.assignee_id == user.id,
-            Inquiry.status == Status.NEW,
-            Inquiry.first_response_due_at < utcnow(),
-        )
+        .where(Inquiry.assignee_id == user.id, Inquiry.response_overdue(now))
         .order_by(Inquiry.first_response_due_at, Inquiry.id)
     ).all()
     return follow_ups, inquiries

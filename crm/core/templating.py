@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     from crm.core.navigation import nav_items
     from crm.core.urls import inquiry_url
     from crm.inquiries.statuses import explain
-    from crm.timeutil import local_today
+    from crm.timeutil import local_today, utcnow
 
     app.jinja_env.filters.update(date=format_date, datetime=format_moment)
     app.jinja_env.globals.update(
@@ -30,6 +30,8 @@ def init_app(app: Flask) -> None:
         status_badge=status_badge,
         status_explanation=explain,
         today=local_today,
+        utcnow=utcnow,
+        channel_label=channel_label,
         hours=format_hours,
         category_choices=Category.choices,
         organisation_type_choices=OrganisationType.choices,
@@ -45,6 +47,15 @@ def status_label(value: str | None) -> str:
 
     try:
         return Status(value).label
+    except ValueError:
+        return value or ""
+
+
+def channel_label(value: str | None) -> str:
+    from crm.choices import Channel
+
+    try:
+        return Channel(value).label
     except ValueError:
         return value or ""
 

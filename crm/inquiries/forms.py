@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -17,7 +20,9 @@ from wtforms.widgets import HiddenInput
 from crm.choices import Channel, Priority
 from crm.core.forms import options
 from crm.core.idempotency import OnceForm
+from crm.inquiries.services import CONTACT_CHANNELS, CONTACT_SUMMARY_MAX
 from crm.public.forms import InquiryFields
+from crm.timeutil import local_now, local_zone
 from crm.validation import clean_line, clean_text
 
 
@@ -88,6 +93,51 @@ class ReplyForm(OnceForm):
         validators=[DataRequired(_l("Skriv ett svar.")), Length(max=5000)],
         render_kw={"rows": 4},
     )
+
+
+class ContactForm(OnceForm):
+    """A contact with the submitter made outside Samverka ("Registrera kontakt")."""
+
+    channel = SelectField(
+        _l("Hur?"), validators=[InputRequired(_l("Välj ett av alternativen."))],
+        validate_choice=False,
+    )  # fmt: skip
+    summary = TextAreaField(
+        _l("Vad gällde kontakten?"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Skriv vad kontakten gällde.")),
+            Length(max=CONTACT_SUMMARY_MAX, message=_l("Högst %(max)d tecken.")),
+        ],
+        render_kw={"rows": 3},
+    )
+    happened_at = DateTimeLocalField(
+        _l("När?"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        validators=[InputRequired(_l("Ange dag och tid som ÅÅÅÅ-MM-DD TT:MM."))],
+        invalid_value_message=_l("Ange dag och tid som ÅÅÅÅ-MM-DD TT:MM."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.channel.choices = options(
+            (channel.value, CHANNEL_WORDING.get(channel, channel.label))
+            for channel in CONTACT_CHANNELS
+        )
+        if self.happened_at.data is None and not self.happened_at.raw_data:
+            self.happened_at.data = local_now().replace(second=0, microsecond=0, tzinfo=None)
+
+    def validate_channel(self, field):
+        if field.data not in {channel.value for channel in CONTACT_CHANNELS}:
+            raise ValidationError(_l("Välj ett av alternativen."))
+
+    def moment(self) -> datetime:
+        """When it happened: the field is Swedish wall-clock time; the answer is UTC."""
+        return self.happened_at.data.replace(tzinfo=local_zone()).astimezone(UTC)
+
+
+# The channel's own label, unless a contact needs it said more precisely.
+CHANNEL_WORDING = {Channel.EMAIL: _l("E-post skickad utanför Samverka")}
 
 
 class OrganisationLinkForm(VersionedForm):

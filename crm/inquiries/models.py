@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, and_, text
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.dbtypes import enum_column
 from crm.extensions import db
-from crm.inquiries.statuses import Status
+from crm.inquiries.statuses import AWAITING_RESPONSE_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import UTCDateTime, utcnow
 
@@ -45,6 +46,8 @@ class Inquiry(db.Model):
     assignee_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[Status] = mapped_column(enum_column(Status), default=Status.NEW)
     priority: Mapped[Priority] = mapped_column(enum_column(Priority), default=Priority.NORMAL)
+    # How it ended (agreed, declined, withdrawn, spam); kept through `closed`, cleared on reopening.
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
 
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -84,7 +87,6 @@ class Inquiry(db.Model):
         # the inbox: my overdue first responses, and the unassigned newest first
         Index("ix_inquiries_assignee_status_due", "assignee_id", "status", "first_response_due_at"),
         Index("ix_inquiries_assignee_created_at", "assignee_id", "created_at"),
-        # the pipeline's recent outcomes and the retention purge
         Index("ix_inquiries_status_closed_at", "status", "closed_at"),
         # the inbox: handed to me and not opened yet (few rows, so a partial index)
         Index(
@@ -95,11 +97,53 @@ class Inquiry(db.Model):
             postgresql_where=text("assignee_seen_at IS NULL"),
             sqlite_where=text("assignee_seen_at IS NULL"),
         ),
+        # the pipeline's recent outcomes, outcomes per year and the retention purge
+        Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),
+        # a person's inquiries still awaiting a first response, by deadline (inbox, reminders,
+        # calendar); most inquiries have had one, so the index holds only the few that have not
+        Index(
+            "ix_inquiries_awaiting_response",
+            "assignee_id",
+            "first_response_due_at",
+            "id",
+            postgresql_where=text("first_response_at IS NULL"),
+            sqlite_where=text("first_response_at IS NULL"),
+        ),
     )
 
     def declared_conflict(self, user) -> ConflictDeclaration | None:
         """The user's jäv declaration on this inquiry, if they made one."""
         return next((c for c in self.conflicts if c.user_id == user.id), None)
+
+    @hybrid_property
+    def awaiting_response(self) -> bool:
+        """The partner still waits for a first response and the clock runs (not on hold)."""
+        return self.first_response_at is None and self.status in AWAITING_RESPONSE_STATUSES
+
+    @awaiting_response.inplace.expression
+    @classmethod
+    def _awaiting_response_expression(cls):
+        return and_(
+            cls.first_response_at.is_(None), cls.status.in_(sorted(AWAITING_RESPONSE_STATUSES))
+        )
+
+    @hybrid_method
+    def response_overdue(self, now: datetime) -> bool:
+        """Still awaiting a first response after its deadline: the one meaning of "late"."""
+        return (
+            self.awaiting_response
+            and self.first_response_due_at is not None
+            and self.first_response_due_at < now
+        )
+
+    @response_overdue.inplace.expression
+    @classmethod
+    def _response_overdue_expression(cls, now: datetime):
+        return and_(
+            cls.awaiting_response,
+            cls.first_response_due_at.is_not(None),
+            cls.first_response_due_at < now,
+        )
 
     @property
     def regions(self) -> list[str]:

@@ -16,7 +16,7 @@ from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned
 from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion
-from crm.inquiries.statuses import OPEN_STATUSES, Status
+from crm.inquiries.statuses import OPEN_STATUSES, Outcome, Status
 from crm.timeutil import local_today, utcnow
 
 INBOX_LIMIT = 50
@@ -27,7 +27,8 @@ HANDED_OVER_STATUSES = tuple(status for status in OPEN_STATUSES if status is not
 # What list rows show (and their cursors need); loading only these halves the loading cost.
 LISTED_COLUMNS = (
     Inquiry.reference, Inquiry.subject, Inquiry.organisation_name, Inquiry.status,
-    Inquiry.created_at, Inquiry.updated_at, Inquiry.first_response_due_at,
+    Inquiry.outcome, Inquiry.created_at, Inquiry.updated_at, Inquiry.first_response_due_at,
+    Inquiry.first_response_at,
 )  # fmt: skip
 
 
@@ -61,11 +62,7 @@ def inbox_queries(user) -> dict:
         .order_by(*newest_first)
         .limit(INBOX_LIMIT),
         "overdue": _listing()
-        .where(
-            Inquiry.assignee_id == user.id,
-            Inquiry.status == Status.NEW,
-            Inquiry.first_response_due_at < now,
-        )
+        .where(Inquiry.assignee_id == user.id, Inquiry.response_overdue(now))
         .order_by(Inquiry.first_response_due_at, Inquiry.id)
         .limit(INBOX_LIMIT),
         "unseen": _listing()
@@ -148,6 +145,7 @@ class InquiryFilters:
     organisation_type: str = ""
     year: int | None = None
     overdue: bool = False
+    outcome: str = ""
     sort: str = "newest"
 
     @classmethod
@@ -170,6 +168,7 @@ class InquiryFilters:
             organisation_type=pick("organisation_type", {t.value for t in OrganisationType}),
             year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
             overdue=args.get("overdue") in {"1", "on", "true"},
+            outcome=pick("outcome", {o.value for o in Outcome}),
             sort=pick("sort", set(SORTS)) or "newest",
         )
 
@@ -179,7 +178,7 @@ class InquiryFilters:
             "q": self.q, "status": self.status, "assignee": self.assignee,
             "category": self.category, "region": self.region,
             "organisation_type": self.organisation_type, "year": self.year,
-            "overdue": "1" if self.overdue else "",
+            "overdue": "1" if self.overdue else "", "outcome": self.outcome,
             "sort": "" if self.sort == "newest" else self.sort,
         }  # fmt: skip
         return {key: value for key, value in values.items() if value}
@@ -298,8 +297,10 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
             Inquiry.created_at >= start,
             Inquiry.created_at < start.replace(year=filters.year + 1),
         ]
+    if filters.outcome:
+        conditions.append(Inquiry.outcome == filters.outcome)
     if filters.overdue:
-        conditions += [Inquiry.status == Status.NEW, Inquiry.first_response_due_at < utcnow()]
+        conditions.append(Inquiry.response_overdue(utcnow()))
     return conditions
 
 
@@ -318,14 +319,13 @@ def list_inquiries(
 MENU_COUNTS = select(
     select(func.count())
     .select_from(Inquiry)
-    .where(Inquiry.assignee_id == bindparam("user_id"), Inquiry.status == Status.NEW)
-    .scalar_subquery(),
-    select(func.count())
-    .select_from(Inquiry)
     .where(
         Inquiry.assignee_id == bindparam("user_id"),
-        Inquiry.assignee_seen_at.is_(None),
-        Inquiry.status.in_(HANDED_OVER_STATUSES),
+        or_(
+            Inquiry.status == Status.NEW,
+            Inquiry.response_overdue(bindparam("now")),
+            and_(Inquiry.assignee_seen_at.is_(None), Inquiry.status.in_(HANDED_OVER_STATUSES)),
+        ),
     )
     .scalar_subquery(),
     select(func.count())
@@ -340,9 +340,9 @@ MENU_COUNTS = select(
 
 
 def menu_counts(user) -> tuple[int, int]:
-    """My new and handed-over-but-unopened inquiries (the inbox's first groups), and my open
-    follow-ups due today or earlier, in one round trip."""
-    new, unseen, due = db.session.execute(
-        MENU_COUNTS, {"user_id": user.id, "today": local_today()}
+    """The inquiries in my inbox's first groups (new, late for a first response, handed to me
+    and not opened yet), and my open follow-ups due today or earlier, in one round trip."""
+    waiting, due = db.session.execute(
+        MENU_COUNTS, {"user_id": user.id, "today": local_today(), "now": utcnow()}
     ).one()
-    return new + unseen, due
+    return waiting, due

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.services import hand_over_follow_ups, record_event
@@ -15,7 +17,14 @@ from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned, require_may_act
 from crm.inquiries.models import ConflictDeclaration, Inquiry
-from crm.inquiries.statuses import FINAL_STATUSES, TRANSITIONS, WITHDRAWABLE_STATUSES, Status
+from crm.inquiries.statuses import (
+    FINAL_STATUSES,
+    OUTCOME_OF,
+    RESPONDING_STATUSES,
+    TRANSITIONS,
+    WITHDRAWABLE_STATUSES,
+    Status,
+)
 from crm.mail.services import queue_mail
 from crm.partners.queries import find_organisation_named
 from crm.partners.services import create_organisation_from_inquiry
@@ -32,12 +41,16 @@ def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
     if new not in TRANSITIONS[old]:
         raise InvalidTransition(old, new)
     now = utcnow()
-    if old is Status.NEW and actor is not None and inquiry.first_response_at is None:
-        inquiry.first_response_at = now
+    if new in RESPONDING_STATUSES and actor is not None:
+        stamp_first_response(inquiry, now)
     if new in FINAL_STATUSES:
         inquiry.closed_at = inquiry.closed_at or now
     else:
         inquiry.closed_at = None
+    if new in OUTCOME_OF:
+        inquiry.outcome = OUTCOME_OF[new]
+    elif new not in FINAL_STATUSES:
+        inquiry.outcome = None  # reopened: the earlier outcome no longer stands
     kind = "reopened" if old in REOPEN_FROM and new is Status.TRIAGED else "status_changed"
     inquiry.status = new
     record_event(kind, actor, inquiry=inquiry, old=old, new=new, **event_data)
@@ -159,28 +172,72 @@ def publish_reply(inquiry: Inquiry, body: str, actor) -> None:
         raise DomainError(_("Skriv ett svar."), field="body")
     record_event("public_reply", actor, inquiry=inquiry, body=body)
     audit("public_reply_sent", actor, inquiry)
-    _first_response(inquiry, actor)
+    stamp_first_response(inquiry, utcnow())
     if inquiry.anonymised_at is None:
         queue_mail("public_reply", inquiry.email, "public_reply", inquiry=inquiry, body=body)
     db.session.flush()
 
 
-def _first_response(inquiry: Inquiry, actor) -> None:
-    """Any staff action on a new inquiry counts as the first response.
+CONTACT_CHANNELS = (Channel.PHONE, Channel.MEETING, Channel.EMAIL, Channel.OTHER)
+CONTACT_SUMMARY_MAX = 2000
 
-    Stamped with a guarded UPDATE that leaves the version alone: it is not an edit anyone
-    could overwrite, so two people writing at once must not turn it into a conflict.
+
+def log_contact(
+    inquiry: Inquiry, channel: Channel, summary: str, happened_at: datetime, actor,
+    now: datetime | None = None,
+) -> None:  # fmt: skip
+    """Staff record a contact they made with the submitter outside Samverka (a call, a meeting,
+    their own e-mail); it is a response to the partner from the moment it happened."""
+    require_may_act(inquiry, actor)
+    now = now or utcnow()
+    summary = summary.strip()
+    if channel not in CONTACT_CHANNELS:
+        raise DomainError(_("Välj ett av alternativen."), field="channel")
+    if not summary:
+        raise DomainError(_("Skriv vad kontakten gällde."), field="summary")
+    if len(summary) > CONTACT_SUMMARY_MAX:
+        raise DomainError(_("Högst %(max)d tecken.", max=CONTACT_SUMMARY_MAX), field="summary")
+    if happened_at > now:
+        raise DomainError(_("Tidpunkten kan inte ligga i framtiden."), field="happened_at")
+    # The form gives minutes: a contact in the minute the inquiry came in is no contradiction.
+    if happened_at < inquiry.created_at.replace(second=0, microsecond=0):
+        raise DomainError(
+            _("Tidpunkten kan inte ligga före förfrågan kom in."), field="happened_at"
+        )
+    happened_at = max(happened_at, inquiry.created_at)
+    if inquiry.anonymised_at is not None:
+        raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
+    record_event(
+        "contact_logged", actor, inquiry=inquiry, at=happened_at,
+        channel=channel, summary=summary,
+    )  # fmt: skip
+    audit("contact_logged", actor, inquiry, channel=channel.value)
+    stamp_first_response(inquiry, happened_at)
+    db.session.flush()
+
+
+def stamp_first_response(inquiry: Inquiry, at: datetime) -> None:
+    """Record that the partner got a response at `at`; the earliest response counts.
+
+    The one place `first_response_at` is written. A guarded UPDATE that leaves the version
+    alone: it is not an edit anyone could overwrite, so two people answering at once must not
+    turn it into a conflict, and it only ever moves the moment earlier.
     """
-    if actor is None or inquiry.first_response_at is not None:
+    if inquiry.first_response_at is not None and inquiry.first_response_at <= at:
         return
-    now = utcnow()
-    db.session.execute(
+    result = db.session.execute(
         update(Inquiry)
-        .where(Inquiry.id == inquiry.id, Inquiry.first_response_at.is_(None))
-        .values(first_response_at=now)
+        .where(
+            Inquiry.id == inquiry.id,
+            or_(Inquiry.first_response_at.is_(None), Inquiry.first_response_at > at),
+        )
+        .values(first_response_at=at)
         .execution_options(synchronize_session=False)
     )
-    set_committed_value(inquiry, "first_response_at", now)
+    if result.rowcount:
+        set_committed_value(inquiry, "first_response_at", at)
+    else:  # someone else recorded an earlier response meanwhile: read theirs when needed
+        db.session.expire(inquiry, ["first_response_at"])
 
 
 def record_viewed(inquiry: Inquiry, viewer) -> None:

@@ -1,4 +1,7 @@
-"""Inquiry statuses and the one table of allowed transitions."""
+"""Inquiry statuses, outcomes, the one table of allowed transitions and the status sets.
+
+Every other module (config, privacy, reports, queries) takes its sets of statuses from here.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +52,39 @@ OPEN_STATUSES = frozenset({S.NEW, S.TRIAGED, S.IN_DIALOGUE, S.ON_HOLD})
 # Statuses that end the work on an inquiry; `closed_at` is set on entering one.
 FINAL_STATUSES = frozenset({S.AGREED, S.DECLINED, S.WITHDRAWN, S.CLOSED, S.SPAM})
 WITHDRAWABLE_STATUSES = OPEN_STATUSES
+# Where the partner is waiting for a first response and its clock runs; `on_hold` pauses it.
+AWAITING_RESPONSE_STATUSES = frozenset({S.NEW, S.TRIAGED, S.IN_DIALOGUE})
+# A move to one of these ends the partner's wait, so it is their first response.
+RESPONDING_STATUSES = frozenset({S.DECLINED, S.SPAM})
+
+
+@labelled(
+    {
+        "agreed": _l("Överenskommen"),
+        "declined": _l("Avböjd"),
+        "withdrawn": _l("Återkallad"),
+        "spam": _l("Skräp"),
+    }
+)
+class Outcome(Choice):
+    """How an inquiry ended; kept when it is closed, cleared when it is reopened."""
+
+    AGREED = "agreed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    SPAM = "spam"
+
+
+# The statuses that are an outcome, and the outcome each one records.
+OUTCOME_OF: dict[Status, Outcome] = {
+    S.AGREED: Outcome.AGREED,
+    S.DECLINED: Outcome.DECLINED,
+    S.WITHDRAWN: Outcome.WITHDRAWN,
+    S.SPAM: Outcome.SPAM,
+}
+# The outcomes of real inquiries, which the dashboard counts and whose personal data is kept
+# for a period set per outcome; spam is neither counted nor kept.
+GENUINE_OUTCOMES = (Outcome.AGREED, Outcome.DECLINED, Outcome.WITHDRAWN)
 
 
 def allowed_next(status: Status) -> list[Status]:

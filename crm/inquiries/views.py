@@ -21,6 +21,7 @@ from crm.inquiries.conflicts import may_act_on
 from crm.inquiries.forms import (
     AssignForm,
     ConflictForm,
+    ContactForm,
     LogInquiryForm,
     OrganisationLinkForm,
     PriorityForm,
@@ -109,6 +110,7 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
         "conflict": ConflictForm(formdata=None, data=version),
         "note": NoteForm(formdata=None),
         "reply": ReplyForm(formdata=None),
+        "contact": ContactForm(formdata=None),
         "follow_up": FollowUpForm(
             formdata=None, data={"owner": str(current_user.id)}, candidates=candidates
         ),
@@ -269,6 +271,20 @@ def reply(reference: str):
         reference, "reply", form,
         lambda inq: services.publish_reply(inq, form.body.data, current_user),
         _("Svaret är publicerat och skickat till avsändaren."), versioned=False,
+    )  # fmt: skip
+
+
+@bp.post("/inquiries/<reference>/contacts")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def log_contact(reference: str):
+    form = ContactForm()
+    return _act(
+        reference, "contact", form,
+        lambda inq: services.log_contact(
+            inq, Channel(form.channel.data), form.summary.data, form.moment(), current_user
+        ),
+        _("Kontakten är registrerad."), versioned=False,
     )  # fmt: skip
 
 

@@ -8,10 +8,14 @@ from crm.activity.models import Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.audit.services import audit
 from crm.extensions import db
+from crm.inquiries.statuses import GENUINE_OUTCOMES, Outcome
 from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.timeutil import utcnow
 
 ANONYMISED = "–"
+# Timeline events that carry text written to or about the submitter, and what of them stays.
+# Timeline events that carry free text, and the keys of theirs that are no personal data.
+FREE_TEXT_EVENTS = {"public_reply": (), "contact_logged": ("channel",), "conflict_declared": ()}
 
 
 def anonymise_inquiry(inquiry, actor, reason: str) -> None:
@@ -31,11 +35,12 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
         declaration.reason = ANONYMISED
     for event in db.session.scalars(
         select(TimelineEvent).where(
-            TimelineEvent.inquiry_id == inquiry.id,
-            TimelineEvent.kind.in_(["public_reply", "conflict_declared"]),
+            TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind.in_(FREE_TEXT_EVENTS)
         )
     ):
-        event.data = {}
+        event.data = {
+            key: value for key, value in event.data.items() if key in FREE_TEXT_EVENTS[event.kind]
+        }
     db.session.execute(
         delete(OutboxMessage).where(
             OutboxMessage.inquiry_id == inquiry.id, OutboxMessage.status != OutboxStatus.SENT
@@ -53,14 +58,14 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
 
 # ---- retention ------------------------------------------------------------------------
 
-RETAINED_STATUSES = ("agreed", "declined", "withdrawn", "closed")
 
-
-def retention_months(config) -> dict[str, int]:
-    """Months personal data is kept after an inquiry ends, per final status."""
-    default = config["RETENTION_MONTHS"]
-    overrides = config.get("RETENTION_MONTHS_BY_STATUS") or {}
-    return {status: int(overrides.get(status, default)) for status in RETAINED_STATUSES}
+def retention_months(config) -> dict[Outcome, int]:
+    """Months personal data is kept after an inquiry ends, per outcome (spam: none)."""
+    periods = config.get("RETENTION_MONTHS_BY_OUTCOME") or {}
+    return {
+        outcome: int(periods.get(outcome.value, config["RETENTION_MONTHS"]))
+        for outcome in GENUINE_OUTCOMES
+    }
 
 
 def months_before(moment, months: int):
@@ -74,16 +79,25 @@ def months_before(moment, months: int):
 
 def expired_inquiries(config, now=None) -> list:
     """Ended inquiries whose retention period is over and that still hold personal data."""
-    from sqlalchemy import or_
+    from sqlalchemy import and_, or_
 
     from crm.inquiries.models import Inquiry
 
     now = now or utcnow()
+    # Every ended inquiry follows its outcome's period, closed or not; one that ended before
+    # outcomes were kept and whose timeline cannot tell follows the general period. Open
+    # inquiries have no `closed_at`, so no period applies to them.
     conditions = [
-        (Inquiry.status == status) & (Inquiry.closed_at < months_before(now, months))
-        for status, months in retention_months(config).items()
+        and_(Inquiry.outcome == outcome, Inquiry.closed_at < months_before(now, months))
+        for outcome, months in retention_months(config).items()
     ]
-    conditions.append(Inquiry.status == "spam")  # spam keeps nothing, whatever its date
+    conditions.append(
+        and_(
+            Inquiry.outcome.is_(None),
+            Inquiry.closed_at < months_before(now, config["RETENTION_MONTHS"]),
+        )
+    )
+    conditions.append(Inquiry.outcome == Outcome.SPAM)  # spam keeps nothing, whatever its date
     return list(
         db.session.scalars(
             select(Inquiry)
@@ -145,6 +159,7 @@ def gdpr_export(email: str) -> dict:
                 "email": i.email, "phone": i.phone, "category": i.category.value,
                 "regions": [region_name(code) for code in i.regions], "subject": i.subject,
                 "message": i.message, "status": i.status.value,
+                "outcome": i.outcome.value if i.outcome else None,
                 "consent_text_version": i.consent_text_version,
                 "consent_at": i.consent_at.isoformat() if i.consent_at else None,
                 "public_replies": [
@@ -158,6 +173,16 @@ def gdpr_export(email: str) -> dict:
                 "internal_notes": [
                     {"at": n.created_at.isoformat(), "text": n.body}
                     for n in db.session.scalars(select(Note).where(Note.inquiry_id == i.id))
+                ],
+                "logged_contacts": [
+                    {"at": e.created_at.isoformat(), "channel": e.data.get("channel"),
+                     "text": e.data.get("summary")}
+                    for e in db.session.scalars(
+                        select(TimelineEvent).where(
+                            TimelineEvent.inquiry_id == i.id,
+                            TimelineEvent.kind == "contact_logged",
+                        )
+                    )
                 ],
             }
             for i in rows["inquiries"]
@@ -182,7 +207,7 @@ def gdpr_export(email: str) -> dict:
 
 def gdpr_erase(email: str, dry_run: bool = False) -> dict:
     """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail."""
-    from sqlalchemy import func, update
+    from sqlalchemy import Text, cast, func, update
 
     wanted = email.strip().lower()
     rows = _person_rows(wanted)
@@ -205,6 +230,13 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         # The address may also stand in free text that staff wrote.
         for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
             note.body = _scrub(note.body, wanted)
+        for event in db.session.scalars(
+            select(TimelineEvent).where(
+                TimelineEvent.kind == "contact_logged",
+                func.lower(cast(TimelineEvent.data, Text)).contains(wanted),
+            )
+        ):
+            event.data = {**event.data, "summary": _scrub(event.data.get("summary") or "", wanted)}
     audit("gdpr_erase", None, None, actor_label="flask crm gdpr-erase", dry_run=dry_run,
           inquiries=len(summary["inquiries"]), contacts=summary["contacts"])  # fmt: skip
     db.session.flush()

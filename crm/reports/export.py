@@ -16,12 +16,13 @@ from crm.choices import Category, Channel, OrganisationType
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.queries import InquiryFilters, filter_conditions
-from crm.inquiries.statuses import Status
+from crm.inquiries.statuses import Outcome, Status
 from crm.regions import regions
 
 HEADER = (
-    "Referens", "Inkom", "Status", "Kanal", "Organisation", "Organisationstyp", "Kontaktperson",
-    "E-post", "Telefon", "Kategori", "Län", "Rubrik", "Ansvarig", "Första svar", "Avslutad",
+    "Referens", "Inkom", "Status", "Utfall", "Kanal", "Organisation", "Organisationstyp",
+    "Kontaktperson", "E-post", "Telefon", "Kategori", "Län", "Rubrik", "Ansvarig", "Första svar",
+    "Avslutad",
 )  # fmt: skip
 # Characters that make a spreadsheet read a cell as a formula (CWE-1236).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -41,10 +42,11 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     Plain rows, not ORM objects, labels looked up once and regions aggregated by the
     database: memory stays flat and 100 000 rows take about two seconds. Times are Swedish.
     """
-    status, channel, organisation_type, category = (
+    status, outcome, channel, organisation_type, category = (
         {member.value: member.label for member in enum}
-        for enum in (Status, Channel, OrganisationType, Category)
+        for enum in (Status, Outcome, Channel, OrganisationType, Category)
     )
+    outcome[None] = ""
     # Few combinations of regions recur across 100 000 rows: name each combination once.
     region_list = lru_cache(maxsize=2048)(partial(_region_list, names=regions()))
     zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -55,8 +57,9 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
     query = (
         select(
             Inquiry.reference, _moment(Inquiry.created_at), _text(Inquiry.status),
-            _text(Inquiry.channel), Inquiry.organisation_name, _text(Inquiry.organisation_type),
-            Inquiry.contact_name, Inquiry.email, Inquiry.phone, _text(Inquiry.category),
+            _text(Inquiry.outcome), _text(Inquiry.channel), Inquiry.organisation_name,
+            _text(Inquiry.organisation_type), Inquiry.contact_name, Inquiry.email, Inquiry.phone,
+            _text(Inquiry.category),
             _region_codes(), Inquiry.subject, User.name, _moment(Inquiry.first_response_at),
             _moment(Inquiry.closed_at),
         )
@@ -69,15 +72,15 @@ def csv_rows(filters: InquiryFilters, user, delimiter: str = ","):
         writer.writerows(
             (
                 reference, _local(created_at, zone).isoformat(" ", "minutes")[:16],
-                status[state], channel[via], neutralise(organisation_name),
+                status[state], outcome[ending], channel[via], neutralise(organisation_name),
                 organisation_type[kind], neutralise(contact_name), neutralise(email),
                 neutralise(phone), category[about], region_list(codes),
                 neutralise(subject), neutralise(assignee), _day(first_response_at, zone),
                 _day(closed_at, zone),
             )
             for (
-                reference, created_at, state, via, organisation_name, kind, contact_name, email,
-                phone, about, codes, subject, assignee, first_response_at, closed_at,
+                reference, created_at, state, ending, via, organisation_name, kind, contact_name,
+                email, phone, about, codes, subject, assignee, first_response_at, closed_at,
             ) in batch
         )  # fmt: skip
         yield _take(buffer)

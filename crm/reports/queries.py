@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, extract, func, literal_column, select
+from sqlalchemy import and_, case, extract, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.queries import LISTED_COLUMNS
-from crm.inquiries.statuses import OPEN_STATUSES, Status
+from crm.inquiries.statuses import GENUINE_OUTCOMES, OPEN_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import local_today, utcnow
 
-BOARD_COLUMNS = (Status.NEW, Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD)
-OUTCOME_COLUMNS = (Status.AGREED, Status.DECLINED)
+BOARD_COLUMNS = tuple(status for status in Status if status in OPEN_STATUSES)
+# Recent outcomes, whether or not the inquiry has since been closed.
+OUTCOME_COLUMNS = (Outcome.AGREED, Outcome.DECLINED)
 RECENT_OUTCOMES = timedelta(days=90)
 CARDS_PER_COLUMN = 15  # the rest are one link away, in the list
 
@@ -71,13 +72,14 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     )
     totals.update(
         db.session.execute(
-            select(Inquiry.status, func.count())
-            .where(Inquiry.status.in_(OUTCOME_COLUMNS), recent, *conditions)
-            .group_by(Inquiry.status)
+            select(Inquiry.outcome, func.count())
+            .where(Inquiry.outcome.in_(OUTCOME_COLUMNS), recent, *conditions)
+            .group_by(Inquiry.outcome)
         ).all()
     )
     columns = []
-    for status in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
+    for key in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
+        outcome = isinstance(key, Outcome)
         query = (
             select(Inquiry)
             .options(
@@ -85,18 +87,22 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
                 joinedload(Inquiry.organisation).load_only(Organisation.name),
                 joinedload(Inquiry.assignee).load_only(User.name),
             )
-            .where(Inquiry.status == status, *conditions)
+            .where(*conditions)
             .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
             .limit(CARDS_PER_COLUMN)
         )
-        if status in OUTCOME_COLUMNS:
-            query = query.where(recent)
+        if outcome:
+            query = query.where(Inquiry.outcome == key, recent)
+        else:
+            query = query.where(Inquiry.status == key)
         columns.append(
             {
-                "status": status,
-                "total": totals.get(status, 0),
+                "status": key,
+                "total": totals.get(key, 0),
                 "cards": list(db.session.scalars(query)),
-                "outcome": status in OUTCOME_COLUMNS,
+                "outcome": outcome,
+                # the list filtered to this column
+                "list_args": {**filters.as_args(), ("outcome" if outcome else "status"): key.value},
             }
         )
     return columns
@@ -188,18 +194,21 @@ def dashboard(period: Period) -> dict:
         .group_by(InquiryRegion.region_code)
         .order_by(func.count().desc(), InquiryRegion.region_code)
     ).all()
+    now = utcnow()
     responded = and_(in_period, Inquiry.first_response_at.is_not(None))
     response_hours = select(hours_between(Inquiry.first_response_at, Inquiry.created_at)).where(
         responded
     )
     median, p90 = percentiles(response_hours, 0.5, 0.9)
+    # Within target: answered by the deadline, out of every inquiry whose result is known —
+    # answered, or still awaiting an answer past its deadline (response_overdue), which is late
+    # as surely as a late answer. One awaiting an answer before its deadline is not yet known.
+    on_time = Inquiry.first_response_at <= Inquiry.first_response_due_at
+    known = or_(Inquiry.first_response_at.is_not(None), Inquiry.response_overdue(now))
     within = db.session.execute(
-        select(
-            func.count(),
-            func.sum(
-                case((Inquiry.first_response_at <= Inquiry.first_response_due_at, 1), else_=0)
-            ),
-        ).where(responded, Inquiry.first_response_due_at.is_not(None))
+        select(func.count(), func.sum(case((on_time, 1), else_=0))).where(
+            in_period, Inquiry.first_response_due_at.is_not(None), known
+        )
     ).one()
     return {
         "total": sum(per_month.values()),
@@ -210,6 +219,7 @@ def dashboard(period: Period) -> dict:
         "median_hours": median,
         "p90_hours": p90,
         "within_target": (within[1] or 0, within[0]),
+        "overdue_now": overdue_now(now),
         "ageing": ageing(),
         "outcomes": outcomes_per_year(),
     }
@@ -237,19 +247,24 @@ def ageing(now=None) -> list[tuple[str, int]]:
     return [(label, counts.get(index, 0)) for index, (label, _, _) in enumerate(AGE_BUCKETS)]
 
 
-OUTCOMES = (Status.AGREED, Status.DECLINED, Status.WITHDRAWN)
+def overdue_now(now=None) -> int:
+    """Inquiries awaiting a first response past their deadline today, whenever they came."""
+    return db.session.scalar(
+        select(func.count()).select_from(Inquiry).where(Inquiry.response_overdue(now or utcnow()))
+    )
 
 
 def outcomes_per_year() -> list[tuple[int, dict]]:
-    """Agreed, declined and withdrawn inquiries per year of their outcome."""
+    """Agreed, declined and withdrawn inquiries per year of their outcome, closed or not."""
     year = extract("year", Inquiry.closed_at)
     rows = db.session.execute(
-        select(year, Inquiry.status, func.count())
-        .where(Inquiry.status.in_(OUTCOMES), Inquiry.closed_at.is_not(None))
-        .group_by(year, Inquiry.status)
+        select(year, Inquiry.outcome, func.count())
+        .where(Inquiry.outcome.in_(GENUINE_OUTCOMES), Inquiry.closed_at.is_not(None))
+        .group_by(year, Inquiry.outcome)
         .order_by(year)
     ).all()
     table: dict[int, dict] = {}
-    for row_year, status, count in rows:
-        table.setdefault(int(row_year), dict.fromkeys(OUTCOMES, 0))[Status(status)] = count
+    for row_year, outcome, count in rows:
+        counts = table.setdefault(int(row_year), dict.fromkeys(GENUINE_OUTCOMES, 0))
+        counts[Outcome(outcome)] = count
     return sorted(table.items())

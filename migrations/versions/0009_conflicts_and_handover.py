@@ -1,7 +1,7 @@
 """jäv declarations, and the assignee's "seen" stamp for handed-over inquiries
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 09:00:00
 
 Inquiries that already have an assignee count as seen (the migration cannot know), so the
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from crm.extensions import db
 from crm.models import ConflictDeclaration
 from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
-from tests.helpers import mails
+from tests.helpers import late_and_not, mails
 
 
 def test_notes_are_escaped_keep_line_breaks_and_can_be_edited_for_15_minutes(client, db, login_as):
@@ -260,3 +260,20 @@ def test_an_inquiry_note_edited_from_the_organisation_page_is_still_under_jav(cl
     response = client.post(f"/organisations/{organisation.id}/notes/{note_id}", data={"body": "y"})
     assert response.status_code == 403
     assert db.session.get(Note, note_id).body == "originalet"
+
+
+def test_reminders_list_inquiries_late_for_a_first_response_whatever_their_status(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    cases = late_and_not(assignee_id=secretary.id)
+    runner.invoke(args=["crm", "send-reminders"])
+    [digest] = mails(db, "reminder")
+    for name, (inquiry, late) in cases.items():
+        assert (inquiry.reference in digest.body_text) is late, name
+
+
+def test_no_reminder_for_an_inquiry_that_was_answered_after_its_deadline(runner, db):
+    secretary = UserFactory(role="secretary_general")
+    past = utcnow() - timedelta(days=2)
+    InquiryFactory(assignee_id=secretary.id, first_response_due_at=past, first_response_at=past)
+    runner.invoke(args=["crm", "send-reminders"])
+    assert mails(db, "reminder") == []

@@ -6,7 +6,7 @@ second copy must get the first one's result page and change nothing.
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime
 from threading import Barrier
 
 import pytest
@@ -81,6 +81,20 @@ def test_a_repeated_reply_is_mailed_once(client, db, login_as):
     assert count(db, OutboxMessage, OutboxMessage.kind == "public_reply") == 1
     assert count(db, TimelineEvent, TimelineEvent.kind == "public_reply") == 1
     assert "redan sparat" in client.get(second.location).text  # the repeat is told so
+
+
+def test_a_repeated_logged_contact_is_stored_once(client, db, login_as):
+    from crm.timeutil import utcnow
+    from tests.helpers import STOCKHOLM
+
+    login_as("secretary_general")
+    inquiry = InquiryFactory(created_at=datetime(2026, 11, 2, 9, tzinfo=UTC))
+    data = {
+        "channel": "phone", "summary": "Ringde en gång.",
+        "happened_at": utcnow().astimezone(STOCKHOLM).strftime("%Y-%m-%dT%H:%M"),
+    }  # fmt: skip
+    same_result(*twice(client, f"/inquiries/{inquiry.reference}/contacts", data))
+    assert count(db, TimelineEvent, TimelineEvent.kind == "contact_logged") == 1
 
 
 def test_a_repeated_follow_up_is_stored_once_wherever_it_is_added(client, db, login_as):

@@ -18,7 +18,7 @@ from crm.mail.services import send_pending
 from tests.e2e.conftest import log_in
 
 
-def an_inquiry(live_server, *, status=None, assignee=None, note=None) -> tuple[str, str]:
+def an_inquiry(live_server, *, status=None, assignee=None, note=None, call=None) -> tuple[str, str]:
     """A new inquiry from the public form's service, moved to `status` and given to the person
     with role `assignee` if asked; returns its reference and its status page's path."""
     from crm.auth.models import User
@@ -51,6 +51,11 @@ def an_inquiry(live_server, *, status=None, assignee=None, note=None) -> tuple[s
                 from crm.activity.services import add_note
 
                 add_note(note, staff, inquiry=inquiry)
+            if call:
+                from crm.choices import Channel
+                from crm.timeutil import utcnow
+
+                services.log_contact(inquiry, Channel.PHONE, call, utcnow(), staff)
             reference = inquiry.reference
             db.session.commit()
         finally:
@@ -123,6 +128,14 @@ def test_journey_2_secretary_general_triages(page_for, live_server):
     assert page.inner_text(".summary-line .badge") == "Bedömd"
     page.fill("#body", "Intern: ring Åsa om budgeten.")
     page.click("button:text-is('Spara anteckning')")
+    assert "Besvarad" not in page.inner_text(".summary-line")  # internal work answers nobody
+    # a call to Åsa is the first response; the time field is filled in with now
+    assert page.input_value("#happened_at")
+    page.select_option("#channel", "phone")
+    page.fill("#summary", "Ringde Åsa: vi tar upp utställningen i styrelsen.")
+    page.click("button:text-is('Spara kontakt')")
+    assert "Besvarad" in page.inner_text(".summary-line")
+    assert "Kontakt med avsändaren (Telefon): Ringde Åsa" in page.inner_text(".timeline")
     page.click("summary:has-text('Ny uppföljning')")
     page.fill("#title", "Återkoppla till Åsa")
     page.fill("#due_on", (date.today() + timedelta(days=7)).isoformat())
@@ -166,12 +179,19 @@ def test_journey_3_chair_declares_a_conflict_of_interest(page_for, live_server):
 
 
 def test_journey_4_submitter_follows_the_status_and_withdraws(page_for, live_server):
-    _, status_link = an_inquiry(live_server, status="triaged", note="Intern: ring Åsa om budgeten.")
+    _, status_link = an_inquiry(
+        live_server, status="triaged", note="Intern: ring Åsa om budgeten.",
+        call="Vi tar upp utställningen i styrelsen.",
+    )  # fmt: skip
     page = page_for()
     page.goto(status_link)
     main = page.inner_text("main")
     assert "Bedömd" in main
+    assert "Första svar" in main  # the call
     assert "ring Åsa om budgeten" not in page.content()
+    assert (
+        "tar upp utställningen i styrelsen" not in page.content()
+    )  # the call's summary is internal
     page.click("text=Återkalla förfrågan")
     page.click("button:text-is('Ja, återkalla förfrågan')")
     assert "Din förfrågan är återkallad." in page.inner_text("main")
@@ -261,6 +281,11 @@ def test_journey_6_without_javascript(page_for):
     staff.fill("#body", "Utan JavaScript går det också.")
     staff.click("button:text-is('Spara anteckning')")
     assert "Utan JavaScript går det också." in staff.inner_text("main")
+    assert "Besvarad" not in staff.inner_text(".summary-line")
+    staff.select_option("#channel", "meeting")
+    staff.fill("#summary", "Träffades på länsmuseet.")
+    staff.click("button:text-is('Spara kontakt')")
+    assert "Besvarad" in staff.inner_text(".summary-line")
 
 
 def test_journey_7_language_switch_sticks(page_for):

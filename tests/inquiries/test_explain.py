@@ -177,3 +177,23 @@ def test_dashboard_period_counts_read_the_created_at_index(db):
     )
     assert "Seq Scan on inquiries" not in text_plan
     assert "created_at" in text_plan
+
+
+def test_late_first_responses_come_from_the_awaiting_index(db, many):
+    """Most inquiries have had their first response; the partial index holds only the rest,
+    so a person's late ones are a range on (assignee, deadline) in it."""
+    from crm.inquiries.queries import inbox_queries
+    from tests.factories import UserFactory
+
+    me = UserFactory()
+    db.session.flush()
+    db.session.execute(
+        text("UPDATE inquiries SET first_response_at = created_at WHERE id % 10 <> 0")
+    )
+    db.session.execute(
+        text("UPDATE inquiries SET assignee_id = :me WHERE id % 20 = 0"), {"me": me.id}
+    )
+    db.session.execute(text("ANALYZE inquiries"))
+    text_plan = plan(db, inbox_queries(me)["overdue"])
+    assert "Index Scan using ix_inquiries_awaiting_response" in text_plan, text_plan
+    assert "Seq Scan on inquiries" not in text_plan, text_plan

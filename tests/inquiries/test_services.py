@@ -1,5 +1,5 @@
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -27,6 +27,7 @@ from crm.inquiries.services import (
     publish_reply,
     record_viewed,
     set_priority,
+    withdraw_by_submitter,
 )
 from crm.inquiries.statuses import TRANSITIONS, Status, allowed_next
 from crm.models import (
@@ -86,14 +87,27 @@ def test_change_status_follows_the_table(db, old, new):
         assert db.session.query(TimelineEvent).filter_by(inquiry_id=inquiry.id).count() == 0
 
 
-def test_first_change_away_from_new_sets_first_response_once(db):
-    actor = UserFactory()
+ALLOWED_MOVES = [(old, new) for old, news in TRANSITIONS.items() for new in sorted(news)]
+
+
+@pytest.mark.parametrize(("old", "new"), ALLOWED_MOVES, ids=[f"{o}->{n}" for o, n in ALLOWED_MOVES])
+def test_only_a_move_that_ends_the_wait_is_a_first_response(db, old, new):
+    """Declined and spam answer the partner; triaged, in dialogue and the rest do not."""
+    inquiry = InquiryFactory(status=old)
+    change_status(inquiry, new, UserFactory())
+    stored = db.session.scalar(select(Inquiry.first_response_at).where(Inquiry.id == inquiry.id))
+    if new in (Status.DECLINED, Status.SPAM):
+        assert stored is not None
+        assert inquiry.first_response_at == stored
+    else:
+        assert stored is None
+        assert inquiry.first_response_at is None
+
+
+def test_a_move_by_nobody_is_no_response(db):
     inquiry = InquiryFactory()
-    change_status(inquiry, Status.TRIAGED, actor)
-    first = inquiry.first_response_at
-    assert first is not None
-    change_status(inquiry, Status.IN_DIALOGUE, actor)
-    assert inquiry.first_response_at == first
+    withdraw_by_submitter(inquiry)
+    assert inquiry.first_response_at is None
 
 
 def test_outcome_sets_closed_at_and_reopening_clears_it(db):
@@ -471,3 +485,266 @@ def test_a_new_inquiry_mail_says_new_inquiry(app, client, db):
     assert notice.subject.startswith("Ny förfrågan SAM-")
     assert "Du är ansvarig för en ny förfrågan" in notice.body_text
     assert "tilldelat dig" not in notice.body_text
+
+
+# ---- the first response: what is one, and the one function that stamps it -----------------
+
+
+def _internal_work():
+    """Every staff action on an inquiry that is internal work, as (name, action)."""
+    from crm.activity.services import add_follow_up, add_note, complete_follow_up
+    from crm.choices import Priority
+    from crm.inquiries import services
+    from tests.factories import OrganisationFactory
+
+    def follow_up(inquiry, secretary, _chair):
+        done = add_follow_up("Ring", utcnow().date(), secretary, secretary, inquiry=inquiry)
+        complete_follow_up(done, secretary)
+
+    def moves(*statuses):
+        def move(inquiry, secretary, _chair):
+            for status in statuses:
+                change_status(inquiry, status, secretary)
+
+        return move
+
+    return {
+        "note": lambda inquiry, secretary, _chair: add_note(
+            "Ring dem.", secretary, inquiry=inquiry
+        ),
+        "priority": lambda inquiry, secretary, _chair: services.set_priority(
+            inquiry, Priority.HIGH, secretary
+        ),
+        "assignment": lambda inquiry, secretary, _chair: services.assign(
+            inquiry, secretary, secretary
+        ),
+        "conflict of interest": lambda inquiry, _secretary, chair: services.declare_conflict(
+            inquiry, chair, "Jag sitter i styrelsen."
+        ),
+        "follow-up added and done": follow_up,
+        "organisation linked": lambda inquiry, secretary, _chair: services.link_organisation(
+            inquiry, OrganisationFactory(), secretary
+        ),
+        "triaged": moves(Status.TRIAGED),
+        "in dialogue, on hold and back": moves(
+            Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD, Status.IN_DIALOGUE
+        ),
+        "withdrawn for the partner": moves(Status.WITHDRAWN),
+    }
+
+
+INTERNAL_WORK = list(_internal_work())
+
+
+@pytest.mark.parametrize("name", INTERNAL_WORK)
+def test_internal_work_is_no_response(app, db, name):
+    """Notes, priority, assignment, conflicts, follow-ups, the register and moves that do not
+    end the partner's wait leave the first response unset."""
+    secretary = UserFactory(role="secretary_general")
+    chair = UserFactory(role="chair")
+    inquiry = InquiryFactory(assignee_id=chair.id)
+    with app.test_request_context():
+        _internal_work()[name](inquiry, secretary, chair)
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(TimelineEvent)) > 0  # it acted
+    assert stored_first_response(db, inquiry) is None
+    assert inquiry.first_response_at is None
+
+
+def test_a_public_reply_is_the_first_response(app, db):
+    from crm.inquiries.services import publish_reply
+
+    inquiry = InquiryFactory()
+    before = utcnow()
+    with app.test_request_context():
+        publish_reply(inquiry, "Tack, vi hör av oss i maj.", UserFactory())
+    stored = db.session.scalar(select(Inquiry.first_response_at))
+    assert before <= stored <= utcnow()
+
+
+def test_stamping_keeps_the_earliest_response_and_leaves_the_version_alone(db):
+    from crm.inquiries.services import stamp_first_response
+
+    inquiry = InquiryFactory()
+    version = inquiry.version
+    tuesday, monday = at(2026, 11, 24), at(2026, 11, 23)
+    stamp_first_response(inquiry, tuesday)
+    stamp_first_response(inquiry, at(2026, 11, 25))  # later: the first one stands
+    assert stored_first_response(db, inquiry) == tuesday
+    stamp_first_response(inquiry, monday)  # a contact logged afterwards that happened before
+    assert stored_first_response(db, inquiry) == monday
+    assert inquiry.first_response_at == monday
+    assert db.session.scalar(select(Inquiry.version).where(Inquiry.id == inquiry.id)) == version
+
+
+def at(year, month, day, hour=10):
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def stored_first_response(db, inquiry):
+    return db.session.scalar(select(Inquiry.first_response_at).where(Inquiry.id == inquiry.id))
+
+
+# ---- contact logged as made ---------------------------------------------------------------
+
+
+def contact(inquiry, actor, **overrides):
+    from crm.choices import Channel
+    from crm.inquiries.services import log_contact
+
+    values = {
+        "channel": Channel.PHONE,
+        "summary": "Ringde Anna och berättade att vi tar upp det i styrelsen.",
+        "happened_at": utcnow() - timedelta(hours=2),
+    }
+    values.update(overrides)
+    log_contact(inquiry, values["channel"], values["summary"], values["happened_at"], actor)
+
+
+def test_a_logged_contact_is_timelined_when_it_happened_and_answers_the_partner(app, db):
+    from crm.activity.queries import public_replies
+
+    actor = UserFactory()
+    inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=3))
+    called = (utcnow() - timedelta(days=1)).replace(microsecond=0)
+    with app.test_request_context():
+        contact(inquiry, actor, happened_at=called, summary="  Ringde om budgeten.  ")
+    event = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "contact_logged"))
+    assert event.data == {"channel": "phone", "summary": "Ringde om budgeten."}
+    assert (event.actor_id, event.created_at) == (actor.id, called)
+    assert stored_first_response(db, inquiry) == called
+    assert public_replies(inquiry) == []  # internal: the status page never shows it
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"summary": "   "}, "summary"),
+        ({"summary": "x" * 2001}, "summary"),
+        ({"happened_at": "future"}, "happened_at"),
+        ({"happened_at": "before_the_inquiry"}, "happened_at"),
+        ({"channel": "web_form"}, "channel"),
+    ],
+)
+def test_a_contact_is_refused_when_it_cannot_be_true(app, db, overrides, field):
+    inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=1))
+    moments = {
+        "future": utcnow() + timedelta(minutes=5),
+        "before_the_inquiry": inquiry.created_at - timedelta(minutes=1),
+    }
+    overrides = {key: moments.get(value, value) for key, value in overrides.items()}
+    with app.test_request_context(), pytest.raises(DomainError) as refused:
+        contact(inquiry, UserFactory(), **overrides)
+    assert refused.value.field == field
+    assert stored_first_response(db, inquiry) is None
+    assert db.session.scalar(select(TimelineEvent.id)) is None
+
+
+def test_the_longest_summary_is_accepted(app, db):
+    inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=1))
+    with app.test_request_context():
+        contact(inquiry, UserFactory(), summary="x" * 2000)
+    assert stored_first_response(db, inquiry) is not None
+
+
+def test_a_contact_in_the_minute_the_inquiry_came_in_counts_from_its_arrival(app, db):
+    """The form gives minutes: a call logged at 10:00 for an inquiry logged at 10:00:30 is
+    accepted, and the response time is never negative."""
+    arrived = at(2026, 11, 24).replace(second=30)
+    inquiry = InquiryFactory(created_at=arrived)
+    with app.test_request_context():
+        contact(inquiry, UserFactory(), happened_at=arrived.replace(second=0))
+    assert stored_first_response(db, inquiry) == arrived
+
+
+def test_no_contact_is_logged_on_an_anonymised_inquiry(app, db):
+    inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=1), anonymised_at=utcnow())
+    with app.test_request_context(), pytest.raises(DomainError):
+        contact(inquiry, UserFactory())
+
+
+# ---- response_overdue: one predicate, in Python and in SQL ----------------------------------
+
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+PAST, FUTURE = NOW - timedelta(hours=1), NOW + timedelta(hours=1)
+OVERDUE_CASES = [
+    # status, answered, due → awaiting a first response, overdue
+    (Status.NEW, False, PAST, True, True),
+    (Status.TRIAGED, False, PAST, True, True),
+    (Status.IN_DIALOGUE, False, PAST, True, True),
+    (Status.NEW, False, FUTURE, True, False),
+    (Status.NEW, False, NOW, True, False),  # due this very moment: not yet late
+    (Status.NEW, False, None, True, False),
+    (Status.NEW, True, PAST, False, False),
+    (Status.TRIAGED, True, PAST, False, False),
+    (Status.ON_HOLD, False, PAST, False, False),  # the clock is paused
+    (Status.AGREED, False, PAST, False, False),
+    (Status.DECLINED, False, PAST, False, False),
+    (Status.WITHDRAWN, False, PAST, False, False),
+    (Status.CLOSED, False, PAST, False, False),
+    (Status.SPAM, False, PAST, False, False),
+]
+
+
+def test_response_overdue_means_the_same_in_python_and_in_sql(db):
+    rows = [
+        InquiryFactory(
+            status=status,
+            first_response_at=NOW - timedelta(days=2) if answered else None,
+            first_response_due_at=due,
+        )
+        for status, answered, due, _awaiting, _overdue in OVERDUE_CASES
+    ]
+    ids = [row.id for row in rows]
+    in_sql = set(db.session.scalars(select(Inquiry.id).where(Inquiry.response_overdue(NOW))))
+    awaiting_in_sql = set(db.session.scalars(select(Inquiry.id).where(Inquiry.awaiting_response)))
+    for row, (status, answered, due, awaiting, overdue) in zip(rows, OVERDUE_CASES, strict=True):
+        case = (status, answered, due)
+        assert row.response_overdue(NOW) is overdue, case
+        assert (row.id in in_sql) is overdue, case
+        assert row.awaiting_response is awaiting, case
+        assert (row.id in awaiting_in_sql) is awaiting, case
+    assert in_sql <= set(ids)
+
+
+# ---- the outcome survives closing -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [Status.AGREED, Status.DECLINED, Status.WITHDRAWN])
+def test_the_outcome_is_kept_through_closing_and_cleared_by_reopening(db, status):
+    actor = UserFactory()
+    inquiry = InquiryFactory(status=Status.IN_DIALOGUE)
+    change_status(inquiry, status, actor)
+    assert inquiry.outcome == status
+    ended = inquiry.closed_at
+    change_status(inquiry, Status.CLOSED, actor)
+    assert (inquiry.status, inquiry.outcome) == (Status.CLOSED, status)
+    assert inquiry.closed_at == ended  # the outcome's moment, not the closing's
+    change_status(inquiry, Status.TRIAGED, actor)
+    assert (inquiry.outcome, inquiry.closed_at) == (None, None)
+    stored = db.session.scalar(select(Inquiry.outcome).where(Inquiry.id == inquiry.id))
+    assert stored is None
+
+
+def test_reopening_a_declined_inquiry_clears_its_outcome(db):
+    inquiry = InquiryFactory(status=Status.TRIAGED)
+    change_status(inquiry, Status.DECLINED, UserFactory())
+    assert inquiry.outcome == "declined"
+    change_status(inquiry, Status.TRIAGED, UserFactory())
+    assert inquiry.outcome is None
+
+
+def test_spam_and_withdrawal_by_the_submitter_are_outcomes(db):
+    spam, withdrawn = InquiryFactory(), InquiryFactory()
+    change_status(spam, Status.SPAM, UserFactory())
+    withdraw_by_submitter(withdrawn)
+    assert (spam.outcome, withdrawn.outcome) == ("spam", "withdrawn")
+
+
+@pytest.mark.parametrize("status", [Status.TRIAGED, Status.IN_DIALOGUE, Status.ON_HOLD])
+def test_work_in_progress_has_no_outcome(db, status):
+    inquiry = InquiryFactory(status=Status.NEW if status is Status.TRIAGED else Status.TRIAGED)
+    if status is Status.ON_HOLD:
+        change_status(inquiry, Status.IN_DIALOGUE, UserFactory())
+    change_status(inquiry, status, UserFactory())
+    assert inquiry.outcome is None

@@ -1,18 +1,18 @@
 """Inquiry pages through HTTP: list, inbox, detail and the actions on it."""
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.extensions import db as _db
-from crm.inquiries.statuses import Status
+from crm.inquiries.statuses import Outcome, Status
 from crm.models import AuditLog, ConflictDeclaration, Inquiry, Organisation
 from crm.timeutil import utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
-from tests.helpers import events, fresh, mails
+from tests.helpers import STOCKHOLM, events, fresh, late_and_not, mails
 
 
 def test_list_search_finds_reference_subject_contact_and_organisation(client, db, login_as):
@@ -47,19 +47,22 @@ def test_list_filters(client, db, login_as):
     db.session.commit()
     other = InquiryFactory(status=Status.TRIAGED)
     late = InquiryFactory(first_response_due_at=utcnow() - timedelta(days=1))
+    ended = InquiryFactory(status=Status.CLOSED, outcome=Outcome.DECLINED, closed_at=utcnow())
     cases = {
         "assignee=me": {mine},
-        "assignee=none": {other, late},
+        "assignee=none": {other, late, ended},
         "category=research": {mine},
         "organisation_type=university": {mine},
         "region=12": {mine},
         "status=triaged": {other},
         "status=open": {mine, other, late},
         "overdue=1": {late},
-        f"year={utcnow().year}": {mine, other, late},
+        "outcome=declined": {ended},
+        "outcome=agreed": set(),
+        f"year={utcnow().year}": {mine, other, late, ended},
         "year=2001": set(),
     }
-    everyone = {mine, other, late}
+    everyone = {mine, other, late, ended}
     for query, expected in cases.items():
         page = client.get("/inquiries?" + query).text
         for inquiry in everyone:
@@ -121,7 +124,7 @@ def test_detail_shows_everything_and_only_allowed_next_statuses(client, db, logi
     assert "Skräp" not in options
 
 
-def test_change_status_sets_first_response_and_is_timelined(client, db, login_as):
+def test_triaging_is_timelined_but_is_no_response(client, db, login_as):
     me = login_as("secretary_general")
     inquiry = InquiryFactory()
     response = client.post(
@@ -130,9 +133,103 @@ def test_change_status_sets_first_response_and_is_timelined(client, db, login_as
     assert response.status_code == 302
     stored = fresh(db, inquiry)
     assert stored.status == Status.TRIAGED
-    assert stored.first_response_at is not None
+    assert stored.first_response_at is None
     event = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "status_changed"))
     assert event.actor_id == me.id
+
+
+def test_declining_answers_the_partner(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    client.post(f"/inquiries/{inquiry.reference}/status", data={"status": "declined", "version": 1})
+    stored = fresh(db, inquiry)
+    assert (stored.status, stored.outcome) == ("declined", "declined")
+    assert stored.first_response_at is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("notes", {"body": "Intern tanke."}),
+        ("priority", {"priority": "high", "version": 1}),
+        ("follow-ups", {"title": "Ring", "due_on": date.today().isoformat(), "recurrence": "none"}),
+        ("organisation", {"action": "create", "version": 1}),
+    ],
+)
+def test_internal_work_through_the_page_is_no_response(client, db, login_as, path, data):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory(first_response_due_at=utcnow() - timedelta(hours=1))
+    data = {**data, "owner": me.id} if path == "follow-ups" else data
+    response = client.post(f"/inquiries/{inquiry.reference}/{path}", data=data)
+    assert response.status_code == 302, response.text
+    assert fresh(db, inquiry).first_response_at is None
+    assert "Försenad" in client.get(f"/inquiries/{inquiry.reference}").text
+
+
+def contact_form(**overrides):
+    when = (utcnow() - timedelta(hours=1)).astimezone(STOCKHOLM)
+    return {
+        "channel": "phone",
+        "summary": "Ringde och lovade besked efter styrelsemötet.",
+        "happened_at": when.strftime("%Y-%m-%dT%H:%M"),
+        **overrides,
+    }
+
+
+def test_log_a_contact_made_by_phone(client, db, login_as, monkeypatch):
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory(
+        created_at=datetime(2026, 11, 20, 9, tzinfo=UTC),
+        first_response_due_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+    )
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "Registrera kontakt" in page
+    assert "Försenad" in page
+    form = page.split('action="/inquiries/' + inquiry.reference + '/contacts"')[1]
+    assert 'type="datetime-local"' in form.split("</form>")[0]
+    assert "E-post skickad utanför Samverka" in form
+    called = datetime(2026, 11, 26, 14, 30, tzinfo=STOCKHOLM)
+    later = (called + timedelta(hours=3)).astimezone(UTC)
+    monkeypatch.setattr("crm.inquiries.services.utcnow", lambda: later)
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/contacts",
+        data=contact_form(happened_at="2026-11-26T14:30", summary="Ringde <b>Anna</b>."),
+    )
+    assert response.status_code == 302, response.text
+    stored = fresh(db, inquiry)
+    assert stored.first_response_at == called.astimezone(UTC)  # when it happened, not now
+    event = db.session.scalar(select(TimelineEvent).where(TimelineEvent.kind == "contact_logged"))
+    assert (event.actor_id, event.data["channel"]) == (me.id, "phone")
+    page = client.get(f"/inquiries/{inquiry.reference}").text
+    assert "Kontakt med avsändaren (Telefon): " in page
+    assert "Ringde &lt;b&gt;Anna&lt;/b&gt;." in page
+    assert "Försenad" not in page
+    assert "Besvarad" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"summary": ""}, "Skriv vad kontakten gällde."),
+        ({"summary": "x" * 2001}, "Högst 2000 tecken."),
+        ({"happened_at": "i tisdags"}, "Ange dag och tid som ÅÅÅÅ-MM-DD TT:MM."),
+        ({"happened_at": ""}, "Ange dag och tid som ÅÅÅÅ-MM-DD TT:MM."),
+        ({"happened_at": "2099-01-01T10:00"}, "Tidpunkten kan inte ligga i framtiden."),
+        ({"channel": "web_form"}, "Välj ett av alternativen."),
+    ],
+)
+def test_a_contact_that_cannot_be_true_is_refused_beside_its_field(
+    client, db, login_as, overrides, message
+):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=2))
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/contacts", data=contact_form(**overrides)
+    )
+    assert response.status_code == 422
+    assert message in response.text
+    assert fresh(db, inquiry).first_response_at is None
+    assert "contact_logged" not in events(db, inquiry)
 
 
 def test_invalid_transition_is_explained_beside_the_field(client, db, login_as):
@@ -597,3 +694,59 @@ def test_sql_meta_characters_are_plain_text_beside_another_word(client, db, logi
     page = response.text
     assert literal.reference in page
     assert page.count("Rubrik med") == 1
+
+
+def test_the_overdue_filter_and_the_late_badge_mean_late_for_a_first_response(client, db, login_as):
+    login_as("secretary_general")
+    cases = late_and_not()
+    filtered = client.get("/inquiries?overdue=1").text
+    rows = {
+        ref: row
+        for row in client.get("/inquiries").text.split("<tr>")[2:]
+        for ref in re.findall(r">(SAM-\d{4}-\d{4})<", row)[:1]
+    }
+    for name, (inquiry, late) in cases.items():
+        assert (inquiry.reference in filtered) is late, name
+        assert ("Försenad" in rows[inquiry.reference]) is late, name
+        detail = client.get(f"/inquiries/{inquiry.reference}").text.split('id="main"')[1]
+        assert ("Försenad" in detail) is late, name
+
+
+def test_the_inbox_shows_my_inquiries_late_for_a_first_response_whatever_their_status(
+    client, db, login_as
+):
+    me = login_as("secretary_general")
+    cases = late_and_not()
+    for inquiry, _late in cases.values():
+        inquiry.assignee_id = me.id
+        inquiry.assignee_seen_at = utcnow()  # opened already: only lateness puts them here
+    db.session.commit()
+    page = client.get("/inbox").text
+    overdue = page.split("Mina försenade första svar")[1].split("Mina nya förfrågningar")[0]
+    for name, (inquiry, late) in cases.items():
+        assert (inquiry.reference in overdue) is late, name
+    # the menu counts what the inbox lists: new ones (3, one answered) and late ones (2 more)
+    assert '<span class="count">5</span>' in page
+
+
+def test_the_outcome_shows_on_a_closed_inquiry(client, db, login_as):
+    login_as("board")
+    closed = InquiryFactory(status=Status.CLOSED, outcome=Outcome.AGREED, closed_at=utcnow())
+    agreed = InquiryFactory(status=Status.AGREED, outcome=Outcome.AGREED, closed_at=utcnow())
+    page = client.get(f"/inquiries/{closed.reference}").text
+    assert "utfall: Överenskommen" in page
+    assert "utfall:" not in client.get(f"/inquiries/{agreed.reference}").text  # says it already
+    row = client.get("/inquiries").text.split(closed.reference)[2].split("</tr>")[0]
+    assert "Avslutad" in row
+    assert "Överenskommen" in row
+
+
+def test_the_menu_counts_an_inquiry_once_however_many_inbox_groups_it_is_in(client, db, login_as):
+    me = login_as("secretary_general")
+    # handed to me, not opened yet, and late for a first response: two groups, one count
+    InquiryFactory(
+        assignee_id=me.id, status=Status.TRIAGED, first_response_due_at=utcnow() - timedelta(days=1)
+    )
+    InquiryFactory(assignee_id=me.id, status=Status.TRIAGED)  # handed over, not late
+    page = client.get("/inbox").text
+    assert '<span class="count">2</span>' in page

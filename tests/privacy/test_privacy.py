@@ -1,8 +1,9 @@
 """Retention, export and erasure of personal data (ASVS V8, GDPR art. 15, 17, 20)."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import JSON, String, Text, func, select
 
 from crm.activity.models import Note, TimelineEvent
@@ -23,14 +24,19 @@ def test_months_before_handles_month_ends():
 def test_v8_3_8_purge_anonymises_only_what_is_past_retention(app, db):
     expired = InquiryFactory(
         status="agreed",
+        outcome="agreed",
         closed_at=datetime(2024, 11, 1, tzinfo=UTC),
         contact_name="Gammal Person",
         email="gammal@exempel.se",
         category="research",
     )
-    kept = InquiryFactory(status="declined", closed_at=datetime(2025, 1, 1, tzinfo=UTC))
+    kept = InquiryFactory(
+        status="declined", outcome="declined", closed_at=datetime(2025, 1, 1, tzinfo=UTC)
+    )
     still_open = InquiryFactory(status="in_dialogue", created_at=datetime(2020, 1, 1, tzinfo=UTC))
-    spam = InquiryFactory(status="spam", closed_at=datetime(2026, 11, 24, tzinfo=UTC))
+    spam = InquiryFactory(
+        status="spam", outcome="spam", closed_at=datetime(2026, 11, 24, tzinfo=UTC)
+    )
     with app.test_request_context():
         references = purge_expired(app.config, now=NOW)
     assert sorted(references) == sorted([expired.reference, spam.reference])
@@ -53,11 +59,62 @@ def test_v8_3_8_purge_anonymises_only_what_is_past_retention(app, db):
     )
 
 
-def test_retention_is_configurable_per_status(app, db, monkeypatch):
-    declined = InquiryFactory(status="declined", closed_at=datetime(2026, 1, 1, tzinfo=UTC))
-    monkeypatch.setitem(app.config, "RETENTION_MONTHS_BY_STATUS", {"declined": 6})
+PERIODS = {"agreed": 36, "declined": 6, "withdrawn": 12}
+
+
+@pytest.mark.parametrize("closed", [False, True], ids=["ended", "ended-then-closed"])
+@pytest.mark.parametrize(("outcome", "months"), PERIODS.items())
+def test_retention_follows_the_outcome_closed_or_not(app, db, monkeypatch, outcome, months, closed):
+    """Each outcome keeps personal data its own number of months from the day it ended,
+    whether or not the inquiry was closed afterwards."""
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS_BY_OUTCOME", PERIODS)
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS", 24)
+    status = "closed" if closed else outcome
+    ended = months_before(NOW, months)
+    just_expired = InquiryFactory(
+        status=status, outcome=outcome, closed_at=ended - timedelta(minutes=1)
+    )
+    InquiryFactory(status=status, outcome=outcome, closed_at=ended + timedelta(minutes=1))
+    with app.test_request_context():
+        assert purge_expired(app.config, now=NOW, dry_run=True) == [just_expired.reference]
+
+
+def test_closed_agreed_and_closed_declined_follow_their_own_periods(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS_BY_OUTCOME", PERIODS)
+    ended = datetime(2026, 1, 1, tzinfo=UTC)  # ten months before NOW
+    agreed = InquiryFactory(status="closed", outcome="agreed", closed_at=ended)
+    declined = InquiryFactory(status="closed", outcome="declined", closed_at=ended)
     with app.test_request_context():
         assert purge_expired(app.config, now=NOW) == [declined.reference]
+    assert db.session.get(Inquiry, declined.id).anonymised_at is not None
+    assert db.session.get(Inquiry, agreed.id).anonymised_at is None
+
+
+def test_an_ended_inquiry_of_unknown_outcome_follows_the_general_period(app, db, monkeypatch):
+    """Closed before outcomes were kept, with no timeline to tell: RETENTION_MONTHS."""
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS_BY_OUTCOME", {"agreed": 1})
+    monkeypatch.setitem(app.config, "RETENTION_MONTHS", 24)
+    old = InquiryFactory(status="closed", closed_at=months_before(NOW, 24) - timedelta(days=1))
+    InquiryFactory(status="closed", closed_at=months_before(NOW, 24) + timedelta(days=1))
+    reopened = InquiryFactory(
+        status="triaged", closed_at=None, created_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+    with app.test_request_context():
+        assert purge_expired(app.config, now=NOW) == [old.reference]
+    assert db.session.get(Inquiry, reopened.id).anonymised_at is None
+
+
+def test_retention_periods_come_from_the_environment_per_outcome(monkeypatch):
+    from config import ConfigError, TestConfig
+
+    monkeypatch.setenv("RETENTION_MONTHS", "18")
+    monkeypatch.setenv("RETENTION_MONTHS_DECLINED", "6")
+    assert TestConfig().RETENTION_MONTHS_BY_OUTCOME == {
+        "agreed": 18, "declined": 6, "withdrawn": 18
+    }  # fmt: skip
+    monkeypatch.setenv("RETENTION_MONTHS_CLOSED", "12")
+    with pytest.raises(ConfigError, match="RETENTION_MONTHS_CLOSED is no longer used"):
+        TestConfig()
 
 
 def test_purge_command_dry_run_changes_nothing(runner, db):
@@ -91,6 +148,11 @@ def person(db, email="anna.andersson@exempel.se"):
                 inquiry_id=inquiry.id,
             ),
             TimelineEvent(inquiry_id=inquiry.id, kind="public_reply", data={"body": "Hej Anna"}),
+            TimelineEvent(
+                inquiry_id=inquiry.id,
+                kind="contact_logged",
+                data={"channel": "phone", "summary": "Ringde Anna Andersson om mötet."},
+            ),
         ]
     )
     db.session.commit()
@@ -104,6 +166,7 @@ def test_gdpr_export_lists_everything_about_the_person(runner, db):
     data = json.loads(result.output)
     assert [i["reference"] for i in data["inquiries"]] == [inquiry.reference]
     assert data["inquiries"][0]["public_replies"][0]["text"] == "Hej Anna"
+    assert data["inquiries"][0]["logged_contacts"][0]["text"] == "Ringde Anna Andersson om mötet."
     assert "internal_notes" in data["inquiries"][0]
     assert data["contact_records"][0]["email"] == "anna.andersson@exempel.se"
     assert data["emails_sent"][0]["subject"] == "Tack"
@@ -158,3 +221,42 @@ def test_anonymising_blanks_the_reason_of_a_jav_declaration_and_keeps_who_and_wh
         select(TimelineEvent.data).where(TimelineEvent.inquiry_id == inquiry.id)
     )
     assert all("Gunnar" not in json.dumps(data) for data in texts)
+
+
+def test_anonymising_blanks_what_was_said_in_logged_contacts(db):
+    from crm.privacy.services import anonymise_inquiry
+
+    inquiry = person(db)
+    other = person(db, "someone.else@exempel.se")
+    anonymise_inquiry(inquiry, None, reason="retention")
+    kept = db.session.scalar(
+        select(TimelineEvent).where(
+            TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind == "contact_logged"
+        )
+    )
+    assert kept.data == {"channel": "phone"}  # how they were reached stays, for the statistics
+    untouched = db.session.scalar(
+        select(TimelineEvent.data).where(
+            TimelineEvent.inquiry_id == other.id, TimelineEvent.kind == "contact_logged"
+        )
+    )
+    assert untouched["summary"] == "Ringde Anna Andersson om mötet."
+
+
+def test_erasure_scrubs_the_address_from_contacts_logged_on_other_inquiries(runner, db):
+    email = "anna.andersson@exempel.se"
+    person(db, email)
+    elsewhere = InquiryFactory(email="kollega@exempel.se")
+    db.session.add(
+        TimelineEvent(
+            inquiry_id=elsewhere.id,
+            kind="contact_logged",
+            data={"channel": "email", "summary": f"Mejlade även {email.upper()} i kopia."},
+        )
+    )
+    db.session.commit()
+    assert runner.invoke(args=["crm", "gdpr-erase", email]).exit_code == 0
+    summary = db.session.scalar(
+        select(TimelineEvent.data).where(TimelineEvent.inquiry_id == elsewhere.id)
+    )["summary"]
+    assert summary == "Mejlade även – i kopia."

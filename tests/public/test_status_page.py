@@ -7,7 +7,9 @@ from sqlalchemy import select
 from crm.activity.services import record_event
 from crm.inquiries.statuses import Status
 from crm.models import Inquiry, Note, TimelineEvent
+from crm.timeutil import utcnow
 from tests.factories import UserFactory
+from tests.helpers import STOCKHOLM
 from tests.public.helpers import form_data
 
 
@@ -118,3 +120,42 @@ def test_withdraw_works_behind_tls_where_csrf_checks_the_referrer(database, db, 
     assert db.session.scalar(select(Inquiry.status)) == Status.WITHDRAWN
     # and without any Referer (what `no-referrer` would cause) it is refused
     assert client.post(path + "/aterkalla", data={"csrf_token": csrf}).status_code == 400
+
+
+def test_internal_work_is_no_first_response_for_the_submitter(app, client, db, login_as):
+    """The issue's scenario: a note (or a priority change, or triage) answers nobody."""
+    path = submit(app, client)
+    inquiry = db.session.scalar(select(Inquiry))
+    login_as("secretary_general")
+    staff_page = f"/inquiries/{inquiry.reference}"
+    client.post(staff_page + "/notes", data={"body": "Låter intressant, ta upp på mötet."})
+    client.post(staff_page + "/priority", data={"priority": "high", "version": 1})
+    client.post(staff_page + "/status", data={"status": "triaged", "version": 2})
+    page = client.get(path).text
+    assert "Bedömd" in page
+    assert "Första svar" not in page
+    assert "Inga svar ännu." in page
+
+    client.post(staff_page + "/reply", data={"body": "Tack! Vi återkommer efter mötet."})
+    page = client.get(path).text
+    assert "Första svar" in page
+    assert "Tack! Vi återkommer efter mötet." in page
+
+
+def test_a_logged_call_is_a_first_response_without_text_on_the_page(app, client, db, login_as):
+    path = submit(app, client)
+    inquiry = db.session.scalar(select(Inquiry))
+    login_as("secretary_general")
+    client.post(
+        f"/inquiries/{inquiry.reference}/contacts",
+        data={
+            "channel": "phone",
+            "summary": "Ringde Åsa, hon skickar budget.",
+            "happened_at": utcnow().astimezone(STOCKHOLM).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    page = client.get(path).text
+    assert "Första svar" in page
+    assert "Ringde Åsa" not in page  # internal
+    assert "Inga skriftliga svar här." in page
+    assert "Inga svar ännu." not in page

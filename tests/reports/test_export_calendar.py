@@ -10,10 +10,12 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from crm.activity.models import FollowUp
+from crm.inquiries.statuses import Outcome, Status
 from crm.models import AuditLog, User
 from crm.timeutil import utcnow
 from tests.conftest import TEST_PASSWORD
 from tests.factories import InquiryFactory
+from tests.helpers import late_and_not
 
 
 def read_csv(response, delimiter=","):
@@ -53,7 +55,7 @@ def test_semicolon_option_for_swedish_excel(client, db, login_as):
 )
 @pytest.mark.parametrize(
     ("field", "column"),
-    [("subject", 11), ("organisation_name", 4), ("contact_name", 6), ("email", 7), ("phone", 8)],
+    [("subject", 12), ("organisation_name", 5), ("contact_name", 7), ("email", 8), ("phone", 9)],
 )
 def test_v5_3_1_formula_injection_is_neutralised(client, db, login_as, payload, field, column):
     login_as("secretary_general")
@@ -69,7 +71,21 @@ def test_export_shows_swedish_time_and_region_names(client, db, login_as):
     db.session.flush()
     row = read_csv(client.get("/export/inquiries.csv"))[1]
     assert row[1] == "2026-07-01 00:15"  # summer time: two hours ahead of UTC
-    assert row[10] == "Stockholms län, Södermanlands län"
+    assert row[11] == "Stockholms län, Södermanlands län"
+
+
+def test_export_shows_the_outcome_after_the_status(client, db, login_as):
+    login_as("secretary_general")
+    closed = InquiryFactory(status=Status.CLOSED, outcome=Outcome.DECLINED, closed_at=utcnow())
+    open_one = InquiryFactory(status=Status.TRIAGED)
+    rows = read_csv(client.get("/export/inquiries.csv"))
+    assert rows[0][2:5] == ["Status", "Utfall", "Kanal"]
+    by_reference = {row[0]: row for row in rows[1:]}
+    assert by_reference[closed.reference][2:4] == ["Avslutad", "Avböjd"]
+    assert by_reference[open_one.reference][2:4] == ["Bedömd", ""]
+    assert len(rows[0]) == len(by_reference[closed.reference]) == 16
+    only = read_csv(client.get("/export/inquiries.csv?outcome=declined"))
+    assert [row[0] for row in only[1:]] == [closed.reference]
 
 
 def test_export_streams_in_chunks(app, client, db, login_as, monkeypatch):
@@ -114,6 +130,9 @@ def test_calendar_link_is_created_parsed_and_revoked(app, client, db, login_as):
     calendar = Calendar.from_ical(feed.data)
     events = {str(e["summary"]): e for e in calendar.walk("VEVENT")}
     assert set(events) == {"Årligt dialogsamtal", f"Svara: {inquiry.reference} Jamtli"}
+    assert events[f"Svara: {inquiry.reference} Jamtli"].decoded("dtstart") == (
+        inquiry.first_response_due_at.replace(microsecond=0)
+    )
     assert events["Årligt dialogsamtal"].decoded("dtstart") == date.today() + timedelta(days=3)
 
     token_hash = db.session.get(User, me.id).calendar_token_hash
@@ -160,3 +179,18 @@ def test_v3_7_1_password_change_needs_the_current_password(app, client, db, logi
         ).status_code
         == 302
     )
+
+
+def test_the_calendar_has_every_deadline_still_awaiting_a_first_response(app, client, db, login_as):
+    """Late or not: triaged and in dialogue count; answered, on hold and ended do not."""
+    me = login_as("secretary_general")
+    cases = late_and_not(assignee_id=me.id)
+    client.post("/account/calendar")
+    link = re.search(
+        r'value="http://127.0.0.1:5000(/calendar/[^"]+\.ics)"', client.get("/account").text
+    ).group(1)
+    feed = Calendar.from_ical(app.test_client().get(link).data)
+    summaries = {str(event["summary"]) for event in feed.walk("VEVENT")}
+    awaiting = {"new", "triaged", "in_dialogue", "not_yet_due"}
+    for name, (inquiry, _late) in cases.items():
+        assert (f"Svara: {inquiry.reference} Exempelmuseet" in summaries) is (name in awaiting)
