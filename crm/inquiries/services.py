@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crm.activity.services import hand_over_follow_ups, record_event
 from crm.audit.services import audit
 from crm.auth.models import User
+from crm.auth.permissions import Permission
 from crm.choices import Channel, Priority
 from crm.core.urls import external_url
 from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
@@ -95,6 +96,8 @@ def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
 def assign(inquiry: Inquiry, assignee: User, actor, reason: str | None = None) -> None:
     """Make `assignee` responsible and tell them by e-mail."""
     require_may_act(inquiry, actor)
+    if actor is not None and not actor.can(Permission.INQUIRY_ASSIGN):
+        raise NotPermitted(_("Du har inte behörighet att tilldela förfrågningar."))
     if inquiry.declared_conflict(assignee) is not None:
         raise DomainError(
             _(

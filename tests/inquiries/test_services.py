@@ -748,3 +748,27 @@ def test_work_in_progress_has_no_outcome(db, status):
         change_status(inquiry, Status.IN_DIALOGUE, UserFactory())
     change_status(inquiry, status, UserFactory())
     assert inquiry.outcome is None
+
+
+def test_assign_needs_the_assign_permission_of_the_one_who_assigns(db, monkeypatch):
+    from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+
+    secretary = UserFactory(role="secretary_general")
+    chair = UserFactory(role="chair")
+    inquiry = InquiryFactory(assignee_id=secretary.id)
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS, Role.CHAIR, ROLE_PERMISSIONS[Role.CHAIR] - {Permission.INQUIRY_ASSIGN}
+    )
+    with pytest.raises(NotPermitted):
+        assign(inquiry, chair, chair)
+    assert inquiry.assignee_id == secretary.id
+
+
+@pytest.mark.parametrize("role", ["board", "admin"])
+def test_only_council_officers_can_be_made_responsible(db, role):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = InquiryFactory(assignee_id=secretary.id)
+    with pytest.raises(DomainError) as refused:
+        assign(inquiry, UserFactory(role=role), secretary)
+    assert refused.value.field == "assignee"
+    assert inquiry.assignee_id == secretary.id
