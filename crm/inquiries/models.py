@@ -50,6 +50,10 @@ class Inquiry(db.Model):
     outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome))
 
     first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The response clock stops while the inquiry is on hold: since when, and how many working
+    # days earlier pauses gave back (the deadline is the target plus these).
+    response_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    response_paused_days: Mapped[int] = mapped_column(default=0, server_default="0")
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -30,18 +30,19 @@ from crm.mail.services import queue_mail
 from crm.partners.queries import find_organisation_named
 from crm.partners.services import create_organisation_from_inquiry
 from crm.routing.services import choose_assignee
-from crm.timeutil import utcnow
+from crm.timeutil import local_date, utcnow
+from crm.workdays.services import closure_days, days_given_back, response_due_for
 
 REOPEN_FROM = frozenset({Status.CLOSED, Status.DECLINED})
 
 
-def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
+def change_status(inquiry: Inquiry, new: Status, actor, now=None, **event_data) -> None:
     """Move an inquiry along the workflow, or raise InvalidTransition."""
     require_may_act(inquiry, actor)
     old = inquiry.status
     if new not in TRANSITIONS[old]:
         raise InvalidTransition(old, new)
-    now = utcnow()
+    now = now or utcnow()
     if new in RESPONDING_STATUSES and actor is not None:
         stamp_first_response(inquiry, now)
     if new in FINAL_STATUSES:
@@ -53,6 +54,7 @@ def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
     elif new not in FINAL_STATUSES:
         inquiry.outcome = None  # reopened: the earlier outcome no longer stands
     kind = "reopened" if old in REOPEN_FROM and new is Status.TRIAGED else "status_changed"
+    _run_response_clock(inquiry, old, new, now)
     inquiry.status = new
     record_event(kind, actor, inquiry=inquiry, old=old, new=new, **event_data)
     audit("inquiry_status_changed", actor, inquiry, old=old.value, new=new.value, **event_data)
@@ -61,6 +63,29 @@ def change_status(inquiry: Inquiry, new: Status, actor, **event_data) -> None:
         from crm.privacy.services import anonymise_inquiry
 
         anonymise_inquiry(inquiry, actor, reason="spam")
+
+
+def response_deadline(inquiry: Inquiry):
+    """When the first response is due: the priority's target in Swedish working days from
+    arrival, plus the working days the inquiry has spent on hold."""
+    # No autoflush: the inquiry is mid-change, and a flush here would bump its version twice.
+    with db.session.no_autoflush:
+        return response_due_for(inquiry.created_at, inquiry.priority, inquiry.response_paused_days)
+
+
+def _run_response_clock(inquiry: Inquiry, old: Status, new: Status, now) -> None:
+    """On hold stops the clock; leaving it gives back the working days that ended meanwhile."""
+    if new is Status.ON_HOLD and inquiry.first_response_at is None:
+        inquiry.response_paused_at = now
+    elif old is Status.ON_HOLD and inquiry.response_paused_at is not None:
+        with db.session.no_autoflush:
+            closures = closure_days(start=local_date(inquiry.response_paused_at))
+        due = inquiry.first_response_due_at or response_deadline(inquiry)
+        inquiry.response_paused_days += days_given_back(
+            due, inquiry.response_paused_at, now, closures
+        )
+        inquiry.response_paused_at = None
+        inquiry.first_response_due_at = response_deadline(inquiry)
 
 
 def withdraw_by_submitter(inquiry: Inquiry) -> None:
@@ -90,6 +115,8 @@ def set_priority(inquiry: Inquiry, priority: Priority, actor) -> None:
     record_event("priority_changed", actor, inquiry=inquiry, old=inquiry.priority, new=priority)
     audit("inquiry_priority_changed", actor, inquiry, new=priority.value)
     inquiry.priority = priority
+    if inquiry.first_response_at is None:
+        inquiry.first_response_due_at = response_deadline(inquiry)
     db.session.flush()
 
 

@@ -149,24 +149,19 @@ def working_days_between(start: datetime, end: datetime, closures: Container[dat
     return count
 
 
-def extend_for_pause(
+def days_given_back(
     due_at: datetime, paused_from: datetime, paused_until: datetime, closures: Container[date]
-) -> datetime:
-    """The due moment moved later by the working days that ended while the inquiry was paused.
+) -> int:
+    """The working days a pause gives back: those that ended while the inquiry was on hold.
 
-    A response already due when the pause began stays due then: pausing does not undo a
-    missed target. Apply several pauses oldest first, each to the result of the one before.
+    Nothing for a response already due when the pause began: pausing does not undo a missed
+    target.
     """
     if paused_until < paused_from:
         raise ValueError("paused_until is before paused_from")
     if due_at <= paused_from:
-        return due_at
-    given_back = working_days_between(paused_from, paused_until, closures)
-    if given_back == 0:
-        return due_at
-    # The due day is the working day ending at (or, for a due moment set elsewhere, after) it.
-    due_day = intake_day(due_at - timedelta(microseconds=1), closures)
-    return end_of_working_day(add_working_days(due_day, given_back, closures))
+        return 0
+    return working_days_between(paused_from, paused_until, closures)
 
 
 def target_working_days(priority: Priority | str, config: Mapping | None = None) -> int:
@@ -185,10 +180,13 @@ def closure_days(start: date | None = None, end: date | None = None) -> frozense
     return frozenset(db.session.scalars(query))
 
 
-def response_due_for(received_at: datetime, priority: Priority | str) -> datetime:
-    """When the first response to an inquiry received at `received_at` is due (one query)."""
+def response_due_for(
+    received_at: datetime, priority: Priority | str, paused_days: int = 0
+) -> datetime:
+    """When the first response to an inquiry received at `received_at` is due: its priority's
+    target plus the working days it has spent on hold (one query)."""
     closures = closure_days(start=local_date(received_at))
-    return response_due_at(received_at, target_working_days(priority), closures)
+    return response_due_at(received_at, target_working_days(priority) + paused_days, closures)
 
 
 # ---- closure days, for the admin -----------------------------------------------------------

@@ -772,3 +772,94 @@ def test_only_council_officers_can_be_made_responsible(db, role):
         assign(inquiry, UserFactory(role=role), secretary)
     assert refused.value.field == "assignee"
     assert inquiry.assignee_id == secretary.id
+
+
+# ---- the response clock: working days, pauses on hold, target per priority ---------------
+
+STOCKHOLM_TZ = __import__("zoneinfo").ZoneInfo("Europe/Stockholm")
+
+
+def swedish(*args):
+    return datetime(*args, tzinfo=STOCKHOLM_TZ).astimezone(UTC)
+
+
+def an_inquiry_received_monday(secretary, **attrs):
+    """Received Monday 30 November 2026 10:00; five working days: due Monday 7 December."""
+    return InquiryFactory(
+        assignee_id=secretary.id, status=Status.IN_DIALOGUE,
+        created_at=swedish(2026, 11, 30, 10), first_response_due_at=swedish(2026, 12, 7, 17),
+        **attrs,
+    )  # fmt: skip
+
+
+def test_on_hold_stops_the_clock_and_gives_back_the_working_days(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary)
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    assert not inquiry.response_overdue(swedish(2026, 12, 8, 9))  # past the old deadline, paused
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
+    # Tuesday and Wednesday ended during the pause: two working days back
+    assert inquiry.response_paused_days == 2
+    assert inquiry.response_paused_at is None
+    assert inquiry.first_response_due_at == swedish(2026, 12, 9, 17)
+    assert not inquiry.response_overdue(swedish(2026, 12, 8, 18))
+    assert inquiry.response_overdue(swedish(2026, 12, 9, 17, 1))
+
+
+def test_a_deadline_missed_before_the_pause_stays_missed(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary)
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 8, 9))
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 14, 9))
+    assert inquiry.response_paused_days == 0
+    assert inquiry.first_response_due_at == swedish(2026, 12, 7, 17)
+
+
+def test_an_answered_inquiry_on_hold_starts_no_pause(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary, first_response_at=swedish(2026, 11, 30, 11))
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    assert inquiry.response_paused_at is None
+
+
+def test_the_priority_sets_the_target_and_keeps_the_pauses(app, db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary, response_paused_days=2)
+    set_priority(inquiry, Priority.HIGH, secretary)  # 2 working days + 2 paused
+    assert inquiry.first_response_due_at == swedish(2026, 12, 4, 17)
+    set_priority(inquiry, Priority.LOW, secretary)  # 5 + 2
+    assert inquiry.first_response_due_at == swedish(2026, 12, 9, 17)
+    assert app.config["RESPONSE_TARGET_DAYS_HIGH"] == 2
+
+
+def test_an_answered_inquiry_keeps_its_deadline_when_the_priority_changes(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary, first_response_at=swedish(2026, 11, 30, 11))
+    set_priority(inquiry, Priority.HIGH, secretary)
+    assert inquiry.first_response_due_at == swedish(2026, 12, 7, 17)
+
+
+def test_a_closure_day_during_the_pause_is_not_given_back(db):
+    from crm.workdays.models import ClosureDay
+
+    secretary = UserFactory(role="secretary_general")
+    db.session.add(ClosureDay(day=date(2026, 12, 2), reason="Personaldag"))
+    db.session.commit()
+    inquiry = an_inquiry_received_monday(secretary)
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
+    assert inquiry.response_paused_days == 1  # Tuesday only: Wednesday was closed
+    # five working days from Monday, skipping the closure day, plus one: Wednesday the 9th
+    assert inquiry.first_response_due_at == swedish(2026, 12, 9, 17)
+
+
+def test_changing_the_priority_is_one_edit(db):
+    """Recomputing the deadline must not flush the change half-way: the version moves by one."""
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary)
+    version = inquiry.version
+    set_priority(inquiry, Priority.HIGH, secretary)
+    assert inquiry.version == version + 1
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
+    assert inquiry.version == version + 3

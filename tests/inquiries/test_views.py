@@ -158,7 +158,11 @@ def test_declining_answers_the_partner(client, db, login_as):
 )
 def test_internal_work_through_the_page_is_no_response(client, db, login_as, path, data):
     me = login_as("secretary_general")
-    inquiry = InquiryFactory(first_response_due_at=utcnow() - timedelta(hours=1))
+    # received a month ago: late whatever the priority's target
+    inquiry = InquiryFactory(
+        created_at=utcnow() - timedelta(days=30),
+        first_response_due_at=utcnow() - timedelta(hours=1),
+    )
     data = {**data, "owner": me.id} if path == "follow-ups" else data
     response = client.post(f"/inquiries/{inquiry.reference}/{path}", data=data)
     assert response.status_code == 302, response.text
