@@ -12,7 +12,7 @@ from crm.extensions import db
 from crm.inquiries.statuses import Status
 from crm.models import FollowUp, Inquiry, Note, Organisation, User
 from crm.partners.services import normalise_name
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 from crm.workdays.services import response_due_at
 from tests.conftest import TEST_PASSWORD
 
@@ -74,4 +74,4 @@ class FollowUpFactory(BaseFactory):
         model = FollowUp
 
     title = "Återkoppla"
-    due_on = factory.LazyFunction(lambda: utcnow().date())
+    due_on = factory.LazyFunction(local_today)

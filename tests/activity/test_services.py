@@ -155,3 +155,111 @@ def test_hand_over_moves_only_the_persons_open_follow_ups_on_that_inquiry(people
     )  # fmt: skip
     audited = db.session.scalar(select(AuditLog).where(AuditLog.action == "follow_up_handed_over"))
     assert audited.object_id == str(mine.id)
+
+
+# ---- notes, follow-ups and the timeline, where the rules live ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "following"),
+    [
+        (date(2026, 3, 1), date(2027, 3, 1)),
+        (date(2028, 2, 29), date(2029, 2, 28)),  # no 29 February next year
+        (date(2026, 12, 31), date(2027, 12, 31)),
+    ],
+)
+def test_next_year(day, following):
+    from crm.activity.services import next_year
+
+    assert next_year(day) == following
+
+
+def test_a_yearly_follow_up_comes_back_once_and_a_plain_one_does_not(people):
+    from tests.factories import FollowUpFactory
+
+    owner = people["secretary"]
+    yearly = FollowUpFactory(owner_id=owner.id, due_on=date(2026, 3, 1), recurrence="yearly")
+    following = complete_follow_up(yearly, owner)
+    assert (following.due_on, following.owner_id, following.recurrence) == (
+        date(2027, 3, 1),
+        owner.id,
+        "yearly",
+    )
+    assert complete_follow_up(yearly, owner) is None  # done already: nothing new
+    plain = FollowUpFactory(owner_id=owner.id, due_on=date(2026, 3, 1))
+    assert complete_follow_up(plain, owner) is None
+    assert plain.completed_by_id == owner.id
+    assert db.session.scalars(select(FollowUp.id).where(FollowUp.completed_at.is_(None))).all() == [
+        following.id
+    ]
+
+
+def test_a_follow_up_is_never_set_in_the_past(people):
+    from crm.activity.services import add_follow_up
+    from crm.errors import DomainError
+
+    owner = people["secretary"]
+    today = date(2026, 6, 10)
+    with pytest.raises(DomainError) as refused:
+        add_follow_up("Ring", today - timedelta(days=1), owner, owner, today=today)
+    assert refused.value.field == "due_on"
+    made = add_follow_up("Ring", today, owner, owner, today=today)
+    with pytest.raises(DomainError):
+        reschedule_follow_up(made, today - timedelta(days=1), owner, today=today)
+    reschedule_follow_up(made, today + timedelta(days=3), owner, today=today)
+    assert made.due_on == today + timedelta(days=3)
+
+
+def test_a_follow_up_on_an_inquiry_shows_on_its_organisation_too(people):
+    from crm.activity.services import add_follow_up
+
+    organisation = OrganisationFactory()
+    inquiry = InquiryFactory(organisation_id=organisation.id)
+    owner = people["secretary"]
+    made = add_follow_up("Ring", date.today(), owner, owner, inquiry=inquiry)
+    assert (made.inquiry_id, made.organisation_id) == (inquiry.id, organisation.id)
+
+
+def test_a_note_is_never_empty_and_its_edit_window_is_fifteen_minutes(people):
+    from crm.activity.services import NOTE_EDIT_WINDOW, add_note
+    from crm.errors import DomainError
+
+    author = people["secretary"]
+    inquiry = InquiryFactory()
+    with pytest.raises(DomainError):
+        add_note("   ", author, inquiry=inquiry)
+    note = add_note("  Första  ", author, inquiry=inquiry)
+    assert note.body == "Första"
+    written = note.created_at
+    edit_note(note, "Rättad", author, now=written + NOTE_EDIT_WINDOW)
+    assert note.body == "Rättad"
+    with pytest.raises(NotPermitted):
+        edit_note(note, "För sent", author, now=written + NOTE_EDIT_WINDOW + timedelta(seconds=1))
+    with pytest.raises(DomainError):
+        edit_note(note, " ", author, now=written)
+    assert may_edit_note(author, note, now=written) is True
+    assert may_edit_note(people["chair"], note, now=written) is False
+
+
+def test_note_factory_notes_are_editable_by_their_author(people):
+    from tests.factories import NoteFactory
+
+    author = people["chair"]
+    note = NoteFactory(inquiry_id=InquiryFactory().id, author_id=author.id)
+    assert may_edit_note(author, note)
+    assert not may_edit_note(people["secretary"], note)
+
+
+def test_record_event_takes_objects_or_ids_and_stores_plain_values(people):
+    from crm.activity.models import TimelineEvent
+    from crm.activity.services import record_event
+    from crm.inquiries.statuses import Status
+
+    inquiry = InquiryFactory()
+    by_object = record_event("x", people["chair"], inquiry=inquiry, new=Status.TRIAGED)
+    by_id = record_event("y", None, inquiry=inquiry.id)
+    db.session.flush()
+    assert (by_object.inquiry_id, by_id.inquiry_id) == (inquiry.id, inquiry.id)
+    assert by_object.data == {"new": "triaged"}
+    assert by_id.actor_id is None
+    assert db.session.get(TimelineEvent, by_object.id).actor_id == people["chair"].id
