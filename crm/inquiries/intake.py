@@ -21,12 +21,12 @@ from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, ReferenceCounter
+from crm.inquiries.response import response_deadline
 from crm.mail.services import queue_mail
 from crm.partners.services import match_organisation
 from crm.routing.services import choose_assignee
 from crm.timeutil import utcnow
 from crm.tokens import hash_token, new_token, plausible
-from crm.workdays.services import response_due_for
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 
@@ -160,7 +160,7 @@ def submit_inquiry(
         subject=data.subject,
         message=data.message,
         addressee=data.addressee,
-        first_response_due_at=response_due_for(now, Priority.NORMAL),
+        priority=Priority.NORMAL,
         consent_text_version=PRIVACY_NOTICE_VERSION if data.consent else None,
         consent_at=now if data.consent else None,
         status_token_hash=hash_token(token),
@@ -168,6 +168,7 @@ def submit_inquiry(
         created_at=now,
     )
     inquiry.regions = data.regions
+    inquiry.first_response_due_at = response_deadline(inquiry)
     decision, assignee = choose_assignee(inquiry)
     inquiry.assignee = assignee
     db.session.add(inquiry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.services import hand_over_follow_ups, record_event
@@ -18,6 +18,7 @@ from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned, require_may_act
 from crm.inquiries.models import ConflictDeclaration, Inquiry
+from crm.inquiries.response import response_deadline, run_response_clock, stamp_first_response
 from crm.inquiries.statuses import (
     FINAL_STATUSES,
     OUTCOME_OF,
@@ -30,8 +31,7 @@ from crm.mail.services import queue_mail
 from crm.partners.queries import find_organisation_named
 from crm.partners.services import create_organisation_from_inquiry
 from crm.routing.services import choose_assignee
-from crm.timeutil import local_date, utcnow
-from crm.workdays.services import closure_days, days_given_back, response_due_for
+from crm.timeutil import utcnow
 
 REOPEN_FROM = frozenset({Status.CLOSED, Status.DECLINED})
 
@@ -54,7 +54,7 @@ def change_status(inquiry: Inquiry, new: Status, actor, now=None, **event_data) 
     elif new not in FINAL_STATUSES:
         inquiry.outcome = None  # reopened: the earlier outcome no longer stands
     kind = "reopened" if old in REOPEN_FROM and new is Status.TRIAGED else "status_changed"
-    _run_response_clock(inquiry, old, new, now)
+    run_response_clock(inquiry, old, new, now)
     inquiry.status = new
     record_event(kind, actor, inquiry=inquiry, old=old, new=new, **event_data)
     audit("inquiry_status_changed", actor, inquiry, old=old.value, new=new.value, **event_data)
@@ -63,29 +63,6 @@ def change_status(inquiry: Inquiry, new: Status, actor, now=None, **event_data) 
         from crm.privacy.services import anonymise_inquiry
 
         anonymise_inquiry(inquiry, actor, reason="spam")
-
-
-def response_deadline(inquiry: Inquiry):
-    """When the first response is due: the priority's target in Swedish working days from
-    arrival, plus the working days the inquiry has spent on hold."""
-    # No autoflush: the inquiry is mid-change, and a flush here would bump its version twice.
-    with db.session.no_autoflush:
-        return response_due_for(inquiry.created_at, inquiry.priority, inquiry.response_paused_days)
-
-
-def _run_response_clock(inquiry: Inquiry, old: Status, new: Status, now) -> None:
-    """On hold stops the clock; leaving it gives back the working days that ended meanwhile."""
-    if new is Status.ON_HOLD and inquiry.first_response_at is None:
-        inquiry.response_paused_at = now
-    elif old is Status.ON_HOLD and inquiry.response_paused_at is not None:
-        with db.session.no_autoflush:
-            closures = closure_days(start=local_date(inquiry.response_paused_at))
-        due = inquiry.first_response_due_at or response_deadline(inquiry)
-        inquiry.response_paused_days += days_given_back(
-            due, inquiry.response_paused_at, now, closures
-        )
-        inquiry.response_paused_at = None
-        inquiry.first_response_due_at = response_deadline(inquiry)
 
 
 def withdraw_by_submitter(inquiry: Inquiry) -> None:
@@ -244,30 +221,6 @@ def log_contact(
     audit("contact_logged", actor, inquiry, channel=channel.value)
     stamp_first_response(inquiry, happened_at)
     db.session.flush()
-
-
-def stamp_first_response(inquiry: Inquiry, at: datetime) -> None:
-    """Record that the partner got a response at `at`; the earliest response counts.
-
-    The one place `first_response_at` is written. A guarded UPDATE that leaves the version
-    alone: it is not an edit anyone could overwrite, so two people answering at once must not
-    turn it into a conflict, and it only ever moves the moment earlier.
-    """
-    if inquiry.first_response_at is not None and inquiry.first_response_at <= at:
-        return
-    result = db.session.execute(
-        update(Inquiry)
-        .where(
-            Inquiry.id == inquiry.id,
-            or_(Inquiry.first_response_at.is_(None), Inquiry.first_response_at > at),
-        )
-        .values(first_response_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount:
-        set_committed_value(inquiry, "first_response_at", at)
-    else:  # someone else recorded an earlier response meanwhile: read theirs when needed
-        db.session.expire(inquiry, ["first_response_at"])
 
 
 def record_viewed(inquiry: Inquiry, viewer) -> None:

@@ -563,7 +563,7 @@ def test_a_public_reply_is_the_first_response(app, db):
 
 
 def test_stamping_keeps_the_earliest_response_and_leaves_the_version_alone(db):
-    from crm.inquiries.services import stamp_first_response
+    from crm.inquiries.response import stamp_first_response
 
     inquiry = InquiryFactory()
     version = inquiry.version
