@@ -93,7 +93,6 @@ def permission_required(*permissions: Permission):
                 abort(403)
             return view(*args, **kwargs)
 
-        wrapped.required_permissions = permissions
         return wrapped
 
     return decorator

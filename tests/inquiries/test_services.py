@@ -863,3 +863,53 @@ def test_changing_the_priority_is_one_edit(db):
     change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
     change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
     assert inquiry.version == version + 3
+
+
+def test_stamping_touches_only_its_own_inquiry(db):
+    from crm.inquiries.response import stamp_first_response
+
+    inquiry, other = InquiryFactory(), InquiryFactory()
+    stamp_first_response(inquiry, at(2026, 11, 24))
+    assert stored_first_response(db, other) is None
+
+
+def test_the_same_moment_twice_is_one_stamp(db, count_queries):
+    from crm.inquiries.response import stamp_first_response
+
+    inquiry = InquiryFactory()
+    stamp_first_response(inquiry, at(2026, 11, 24))
+    with count_queries() as statements:
+        stamp_first_response(inquiry, at(2026, 11, 24))
+    assert statements() == 0  # nothing to write: already answered then
+
+
+def test_a_stale_copy_learns_the_earlier_response_someone_else_stored(db):
+    """Another request stored an earlier response meanwhile: this copy must not claim its own."""
+    from crm.inquiries.response import stamp_first_response
+
+    inquiry = InquiryFactory()
+    db.session.execute(
+        update(Inquiry).where(Inquiry.id == inquiry.id).values(first_response_at=at(2026, 11, 23))
+    )
+    assert inquiry.first_response_at is None  # this copy has not seen it
+    stamp_first_response(inquiry, at(2026, 11, 24))
+    assert inquiry.first_response_at == at(2026, 11, 23)
+    assert stored_first_response(db, inquiry) == at(2026, 11, 23)
+
+
+def test_pauses_add_up(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary, response_paused_days=2)
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 2, 12))
+    assert inquiry.response_paused_days == 3  # two before, one (Tuesday) now
+
+
+def test_an_inquiry_without_a_stored_deadline_gets_one_when_it_resumes(db):
+    secretary = UserFactory(role="secretary_general")
+    inquiry = an_inquiry_received_monday(secretary)
+    change_status(inquiry, Status.ON_HOLD, secretary, now=swedish(2026, 12, 1, 12))
+    inquiry.first_response_due_at = None  # as on rows from before deadlines were stored
+    change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
+    assert inquiry.response_paused_days == 2
+    assert inquiry.first_response_due_at == swedish(2026, 12, 9, 17)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
 from crm.routing.services import route_inquiry
 
@@ -123,3 +124,137 @@ def test_choose_assignee_prefers_a_free_holder_of_the_same_role(db):
     inquiry = InquiryFactory()
     assert choose_assignee(inquiry)[1] == first
     assert choose_assignee(inquiry, excluded={first.id})[1] == second
+
+
+# ---- the rules in the database, and the role holders ------------------------------------
+
+
+def make_rule(db, target, position, **attrs):
+    from crm.routing.models import RoutingRule
+
+    rule = RoutingRule(
+        position=position, name=f"regel {position}", target_user_id=target.id, **attrs
+    )
+    db.session.add(rule)
+    db.session.commit()
+    return rule
+
+
+def test_active_rules_are_the_active_ones_in_the_order_they_are_tried(db):
+    from crm.routing.services import active_rules
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    second = make_rule(db, target, 2)
+    make_rule(db, target, 1, active=False)
+    first = make_rule(db, target, 1)
+    tied = make_rule(db, target, 2)
+    assert active_rules() == [first, second, tied]
+
+
+def test_role_holders_are_the_longest_standing_active_holders_of_the_given_roles(db):
+    from crm.auth.permissions import Role
+    from crm.routing.services import role_holder, role_holders
+    from tests.factories import UserFactory
+
+    UserFactory(role="secretary_general", active=False)
+    senior = UserFactory(role="secretary_general")
+    UserFactory(role="secretary_general")
+    chair = UserFactory(role="chair")
+    UserFactory(role="board")
+    assert role_holders(Role.SECRETARY_GENERAL) == {Role.SECRETARY_GENERAL: senior}
+    assert role_holders(Role.SECRETARY_GENERAL, Role.CHAIR) == {
+        Role.SECRETARY_GENERAL: senior,
+        Role.CHAIR: chair,
+    }
+    assert role_holder(Role.BOARD) is not None
+    assert role_holders(Role.CHAIR, excluded={chair.id}) == {}
+
+
+def test_choose_assignee_follows_an_active_rule_in_the_database(db):
+    from crm.routing.services import choose_assignee
+    from tests.factories import InquiryFactory, UserFactory
+
+    secretary = UserFactory(role="secretary_general")
+    chair = UserFactory(role="chair")
+    make_rule(db, chair, 1, category="research")
+    decision, user = choose_assignee(InquiryFactory(category="research"))
+    assert (decision.reason, user) == ("rule", chair)
+    decision, user = choose_assignee(InquiryFactory(category="education"))
+    assert (decision.reason, user) == ("default_secretary_general", secretary)
+
+
+def test_rules_tie_on_position_by_id(db):
+    first = Rule(id=1, position=5, target_user_id=SG)
+    second = Rule(id=2, position=5, target_user_id=CHAIR)
+    assert route_inquiry(Inq(), [second, first], SG, CHAIR).user_id == SG
+    unsaved = Rule(id=None, position=5, target_user_id=OTHER)  # a rule not stored yet comes first
+    assert route_inquiry(Inq(), [first, unsaved], SG, CHAIR).user_id == OTHER
+
+
+def rule_values(target, **overrides):
+    return {
+        "name": "Forskning till ordföranden", "addressee": "chair", "category": "research",
+        "organisation_type": "university", "organisation_name": "", "active": True,
+        "target_user_id": str(target.id), **overrides,
+    }  # fmt: skip
+
+
+def test_save_rule_stores_every_condition_and_appends_new_rules_last(db):
+    from crm.models import AuditLog
+    from crm.routing.services import save_rule
+    from tests.factories import OrganisationFactory, UserFactory
+
+    chair = UserFactory(role="chair")
+    first = save_rule(None, rule_values(chair), chair)
+    organisation = OrganisationFactory(name="Jamtli")
+    second = save_rule(
+        None,
+        rule_values(chair, addressee="", category="", organisation_type="",
+                    organisation_name="JAMTLI", active=False),
+        chair,
+    )  # fmt: skip
+    assert (first.position, second.position) == (1, 2)
+    assert (first.name, first.addressee, first.category, first.organisation_type) == (
+        "Forskning till ordföranden",
+        "chair",
+        "research",
+        "university",
+    )
+    assert (first.target_user_id, first.active, first.organisation_id) == (chair.id, True, None)
+    assert (second.addressee, second.category, second.organisation_type) == (None, None, None)
+    assert (second.organisation_id, second.active) == (organisation.id, False)
+    save_rule(first, rule_values(chair, name="Ändrad"), chair)
+    assert (first.name, first.position) == ("Ändrad", 1)
+    actions = db.session.scalars(select(AuditLog.action)).all()
+    assert actions == ["routing_rule_created", "routing_rule_created", "routing_rule_updated"]
+
+
+def test_move_rule_swaps_with_its_neighbour_and_stops_at_the_ends(db):
+    from crm.routing.services import active_rules, move_rule
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    a, b, c = (make_rule(db, target, position) for position in (1, 2, 3))
+    move_rule(c, "up", target)
+    assert active_rules() == [a, c, b]
+    move_rule(a, "up", target)  # the first stays first
+    move_rule(b, "down", target)  # the last stays last
+    assert active_rules() == [a, c, b]
+    move_rule(a, "down", target)
+    assert active_rules() == [c, a, b]
+    assert [r.position for r in active_rules()] == [1, 2, 3]
+
+
+def test_delete_rule_removes_it_and_audits_its_name(db):
+    from crm.models import AuditLog
+    from crm.routing.services import active_rules, delete_rule
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    rule = make_rule(db, target, 1)
+    delete_rule(rule, target)
+    assert active_rules() == []
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "routing_rule_deleted"))
+    assert entry.details == {"name": "regel 1"}
+    assert entry.object_id == str(rule.id)
