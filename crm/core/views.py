@@ -33,7 +33,18 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-    return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
+    back = safe_next(request.form.get("next")) or _same_site_referrer()
+    return redirect(back or url_for("core.home"))
+
+
+def _same_site_referrer() -> str | None:
+    """The path of the page the switch was pressed on, if it is one of ours."""
+    from urllib.parse import urlsplit
+
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 @bp.get("/healthz")

@@ -127,3 +127,22 @@ def test_accessibility_statement_links_diggs_complaint_form(client):
     assert "WCAG 2.1 nivå AA" in page
     assert 'href="https://www.digg.se/tdosanmalan"' in page
     assert 'href="/tillganglighet"' in client.get("/").text
+
+
+def test_switching_language_on_a_form_shown_again_after_a_post_goes_back_to_its_page(
+    client, db, login_as
+):
+    from tests.factories import InquiryFactory
+
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    refused = client.post(f"/inquiries/{inquiry.reference}/notes", data={"body": ""})
+    assert refused.status_code == 422
+    assert 'name="next" value=""' in refused.text  # not the POST-only address
+    page = f"http://localhost/inquiries/{inquiry.reference}"
+    switched = client.post("/language", data={"lang": "en"}, headers={"Referer": page})
+    assert switched.location == f"/inquiries/{inquiry.reference}"
+    elsewhere = client.post(
+        "/language", data={"lang": "sv"}, headers={"Referer": "https://evil.example/x"}
+    )
+    assert elsewhere.location == "/"
