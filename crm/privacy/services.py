@@ -222,9 +222,15 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
             anonymise_inquiry(inquiry, None, reason="erasure_request")
         for contact in rows["contacts"]:
             db.session.delete(contact)
+        # Mail not yet sent to the person is not sent at all (left, it would fail at an
+        # anonymised address and wait on the admin's page); what was sent keeps only its date.
+        to_them = func.lower(OutboxMessage.recipient) == wanted
+        db.session.execute(
+            delete(OutboxMessage).where(to_them, OutboxMessage.status != OutboxStatus.SENT)
+        )
         db.session.execute(
             update(OutboxMessage)
-            .where(func.lower(OutboxMessage.recipient) == wanted)
+            .where(to_them)
             .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
         )
         # The address may also stand in free text that staff wrote.

@@ -260,3 +260,24 @@ def test_erasure_scrubs_the_address_from_contacts_logged_on_other_inquiries(runn
         select(TimelineEvent.data).where(TimelineEvent.inquiry_id == elsewhere.id)
     )["summary"]
     assert summary == "Mejlade även – i kopia."
+
+
+def test_erasure_drops_mail_not_yet_sent_to_the_person(runner, db):
+    from crm.mail.models import OutboxMessage, OutboxStatus
+
+    email = "berit@exempel.se"
+    for status in (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.SENT):
+        db.session.add(
+            OutboxMessage(
+                kind="receipt", recipient=email, subject="s", body_text="b", status=status
+            )
+        )
+    db.session.add(OutboxMessage(kind="receipt", recipient="annan@exempel.se", subject="s",
+                                 body_text="b"))  # fmt: skip
+    db.session.commit()
+    assert runner.invoke(args=["crm", "gdpr-erase", email]).exit_code == 0
+    left = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(m.recipient, m.status) for m in left] == [
+        ("–", OutboxStatus.SENT),
+        ("annan@exempel.se", OutboxStatus.PENDING),
+    ]
