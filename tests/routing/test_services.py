@@ -258,3 +258,48 @@ def test_delete_rule_removes_it_and_audits_its_name(db):
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "routing_rule_deleted"))
     assert entry.details == {"name": "regel 1"}
     assert entry.object_id == str(rule.id)
+
+
+def test_rule_changes_are_audited_with_who_and_which(db):
+    from crm.models import AuditLog
+    from crm.routing.services import delete_rule, move_rule, save_rule
+    from tests.factories import UserFactory
+
+    admin = UserFactory(role="admin")
+    chair = UserFactory(role="chair")
+    rule = save_rule(None, rule_values(chair), admin)
+    other = make_rule(db, chair, 2)
+    move_rule(other, "up", admin)
+    delete_rule(rule, admin)
+    entries = db.session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+    assert [(e.action, e.actor_id, e.object_id) for e in entries] == [
+        ("routing_rule_created", admin.id, str(rule.id)),
+        ("routing_rule_moved", admin.id, str(other.id)),
+        ("routing_rule_deleted", admin.id, str(rule.id)),
+    ]
+    assert [e.details for e in entries] == [
+        {"name": "Forskning till ordföranden"}, {"direction": "up"},
+        {"name": "Forskning till ordföranden"},
+    ]  # fmt: skip
+
+
+def test_the_second_rule_can_move_to_the_top(db):
+    from crm.routing.services import active_rules, move_rule
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    first, second = make_rule(db, target, 1), make_rule(db, target, 2)
+    move_rule(second, "up", target)
+    assert active_rules() == [second, first]
+    move_rule(second, "down", target)
+    assert active_rules() == [first, second]
+
+
+def test_moving_among_rules_that_share_a_position_keeps_their_id_order(db):
+    from crm.routing.services import active_rules, move_rule
+    from tests.factories import UserFactory
+
+    target = UserFactory()
+    a, b, c = (make_rule(db, target, 1) for _ in range(3))
+    move_rule(c, "up", target)
+    assert active_rules() == [a, c, b]
