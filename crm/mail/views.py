@@ -30,26 +30,23 @@ def queue():
 @permission_required(Permission.SETTINGS_MANAGE)
 @once()
 def send_again(message_id: int):
-    message = _outbox_message_or_404(message_id)
-    if services.send_again(message, current_user):
-        remember_result(url_for("mail.queue"))
-        db.session.commit()
-        flash(_("Meddelandet skickas vid nästa körning."), "success")
-    else:
-        db.session.rollback()
-        flash(_("Meddelandet är redan skickat, kasserat eller skickas just nu."), "info")
-    return redirect(url_for("mail.queue"))
+    return _act(message_id, services.send_again, _("Meddelandet skickas vid nästa körning."))
 
 
 @bp.post("/<int:message_id>/discard")
 @permission_required(Permission.SETTINGS_MANAGE)
 @once()
 def discard(message_id: int):
+    return _act(message_id, services.discard, _("Meddelandet är kasserat och skickas inte."))
+
+
+def _act(message_id: int, action, success: str):
+    """Run the action on the message; one that is sent, discarded or being sent is left be."""
     message = _outbox_message_or_404(message_id)
-    if services.discard(message, current_user):
+    if action(message, current_user):
         remember_result(url_for("mail.queue"))
         db.session.commit()
-        flash(_("Meddelandet är kasserat och skickas inte."), "success")
+        flash(success, "success")
     else:
         db.session.rollback()
         flash(_("Meddelandet är redan skickat, kasserat eller skickas just nu."), "info")
