@@ -99,6 +99,11 @@ class Config:
             "MAIL_DEFAULT_SENDER", "Samverka <samverka@lansmuseerna.se>"
         )
 
+        # Where partners' replies go (Reply-To of every mail about an inquiry); read by
+        # `flask crm fetch-mail` or piped to `flask crm receive-mail`. Empty: replies go to
+        # MAIL_DEFAULT_SENDER.
+        self.MAIL_INTAKE_ADDRESS = os.environ.get("MAIL_INTAKE_ADDRESS") or None
+
         # A message is retried (back-off up to an hour) for this long, then marked failed.
         self.MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 48)
         # An unsent message older than this shows on /admin/mail and turns /healthz/mail red.
@@ -110,6 +115,10 @@ class Config:
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 5 minutes")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
 
+        # Answers on a status page, per IP address.
+        self.STATUS_REPLY_RATE_LIMITS = os.environ.get(
+            "STATUS_REPLY_RATE_LIMITS", "10 per hour;30 per day"
+        )
         self.PUBLIC_FORM_RATE_LIMITS = os.environ.get(
             "PUBLIC_FORM_RATE_LIMITS", "5 per minute;20 per hour;100 per day"
         )

@@ -13,6 +13,7 @@ from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.auth.models import User
 from crm.auth.permissions import Role
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority, Relationship
+from crm.conversation.models import Direction, Message, MessageChannel
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
 from crm.inquiries.statuses import FINAL_STATUSES, GENUINE_OUTCOMES, OUTCOME_OF, Status
@@ -252,15 +253,22 @@ class DemoData:
         }
 
     def _related(self, ids: list[int], rows: list[dict], assignees: list[int]) -> None:
-        regions_rows, events, notes, follow_ups = [], [], [], []
+        regions_rows, events, notes, follow_ups, messages = [], [], [], [], []
         for inquiry_id, row in zip(ids, rows, strict=True):
             for code in self.random.sample(self.region_codes, self.random.choice([1, 1, 1, 2])):
                 regions_rows.append({"inquiry_id": inquiry_id, "region_code": code})
             events.append(_event(inquiry_id, "created", None, row["created_at"], {}))
             if row["first_response_at"]:  # answered with a reply, then triaged
                 answered, by = row["first_response_at"], row["assignee_id"]
-                reply = {"body": self.random.choice(self.sentences)}
-                events.append(_event(inquiry_id, "public_reply", by, answered, reply))
+                messages.append(
+                    self._message(inquiry_id, Direction.OUTBOUND, answered, author_id=by)
+                )
+                later = answered + timedelta(hours=20)
+                if later < utcnow() and self.random.random() < 0.4:  # answered on the status page
+                    messages.append(self._message(
+                        inquiry_id, Direction.INBOUND, later,
+                        sender_name=row["contact_name"], sender_address=row["email"],
+                    ))  # fmt: skip
                 triaged = {"old": "new", "new": "triaged"}
                 events.append(_event(inquiry_id, "status_changed", by, answered, triaged))
             if row["closed_at"]:
@@ -309,6 +317,17 @@ class DemoData:
         self._insert(TimelineEvent, events)
         self._insert(Note, notes)
         self._insert(FollowUp, follow_ups)
+        self._insert(Message, messages)
+
+    def _message(self, inquiry_id: int, direction: Direction, at, **who) -> dict:
+        channel = MessageChannel.SAMVERKA if direction is Direction.OUTBOUND else (
+            MessageChannel.STATUS_PAGE
+        )  # fmt: skip
+        return {
+            "inquiry_id": inquiry_id, "direction": direction, "channel": channel,
+            "body": self.random.choice(self.sentences), "created_at": at,
+            "author_id": None, "sender_name": None, "sender_address": None, **who,
+        }  # fmt: skip
 
     @staticmethod
     def _insert(model, rows: list[dict]) -> None:

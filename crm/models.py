@@ -3,6 +3,7 @@
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.audit.models import AuditLog
 from crm.auth.models import User
+from crm.conversation.models import Message
 from crm.core.idempotency import FormSubmission
 from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -19,6 +20,7 @@ __all__ = [
     "FormSubmission",
     "Inquiry",
     "InquiryRegion",
+    "Message",
     "Note",
     "Organisation",
     "OutboxMessage",

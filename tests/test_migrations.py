@@ -1,5 +1,6 @@
 """Migrations build the whole schema, match the models exactly, and can be undone."""
 
+import json
 import os
 
 import pytest
@@ -193,7 +194,7 @@ def test_0008_recomputes_first_responses_and_outcomes_from_the_timeline(empty_da
                         inquiry_id=number, actor_id=actor, kind=kind, data=data,
                         created_at=moment,
                     ))  # fmt: skip
-        upgrade()
+        upgrade(revision="0010")  # 0011 turns the replies into messages
         with _db.engine.connect() as connection:
             assert stored(connection) == expected
 
@@ -215,4 +216,58 @@ def test_0008_recomputes_first_responses_and_outcomes_from_the_timeline(empty_da
         with _db.engine.connect() as connection:
             columns = {c["name"] for c in inspect(connection).get_columns("inquiries")}
         assert "outcome" not in columns
+        _db.engine.dispose()
+
+
+def test_0011_turns_published_replies_into_messages_and_back(empty_database_url):
+    """A reply published before 0011 (a timeline event holding its text) becomes one message
+    of the thread, and the event goes; downgrading gives the event back."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    T = [datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(days=n) for n in range(3)]
+
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0010")
+        metadata = sa.MetaData()
+        metadata.reflect(_db.engine, only=["inquiries", "timeline_events", "users"])
+        inquiries, events = metadata.tables["inquiries"], metadata.tables["timeline_events"]
+        with _db.engine.begin() as connection:
+            connection.execute(inquiries.insert().values(
+                id=1, reference="SAM-2026-0001", channel="web_form", organisation_name="O",
+                organisation_type="museum", contact_name="C", email="c@exempel.se",
+                category="research", subject="S", message="M", addressee="no_preference",
+                status="in_dialogue", priority="normal", version=1, response_paused_days=0,
+                created_at=T[0], updated_at=T[0],
+            ))  # fmt: skip
+            connection.execute(events.insert(), [
+                {"inquiry_id": 1, "kind": "public_reply", "data": {"body": "Hej Anna"},
+                 "created_at": T[1]},
+                {"inquiry_id": 1, "kind": "public_reply", "data": {},  # anonymised
+                 "created_at": T[2]},
+                {"inquiry_id": 1, "kind": "status_changed", "data": {"old": "new"},
+                 "created_at": T[1]},
+            ])  # fmt: skip
+        upgrade()
+        with _db.engine.connect() as connection:
+            messages = connection.execute(text(
+                "SELECT inquiry_id, direction, channel, body FROM messages ORDER BY id"
+            )).all()  # fmt: skip
+            kinds = connection.scalars(text("SELECT kind FROM timeline_events")).all()
+        assert [tuple(m) for m in messages] == [
+            (1, "outbound", "samverka", "Hej Anna"),
+            (1, "outbound", "samverka", "–"),
+        ]
+        assert kinds == ["status_changed"]
+        downgrade(revision="0010")
+        with _db.engine.connect() as connection:
+            bodies = connection.scalars(text(
+                "SELECT data FROM timeline_events WHERE kind = 'public_reply' ORDER BY id"
+            )).all()  # fmt: skip
+        assert [b if isinstance(b, dict) else json.loads(b) for b in bodies] == [
+            {"body": "Hej Anna"},
+            {"body": "–"},
+        ]
         _db.engine.dispose()

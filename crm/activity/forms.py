@@ -15,6 +15,7 @@ from crm.validation import clean_line, clean_text
 class NoteForm(OnceForm):
     body = TextAreaField(
         _l("Intern anteckning"),
+        id="note-body",
         filters=[clean_text],
         validators=[DataRequired(_l("Skriv en anteckning.")), Length(max=5000)],
         render_kw={"rows": 3},

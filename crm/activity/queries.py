@@ -56,17 +56,6 @@ def follow_ups_due_query(user, until: date | None = None, limit: int = INBOX_LIM
     return query
 
 
-def notes_of(inquiry) -> list[Note]:
-    return list(
-        db.session.scalars(
-            select(Note)
-            .options(joinedload(Note.author))
-            .where(Note.inquiry_id == inquiry.id)
-            .order_by(Note.created_at.desc(), Note.id.desc())
-        )
-    )
-
-
 def follow_ups_of(inquiry) -> list[FollowUp]:
     return list(
         db.session.scalars(
@@ -85,16 +74,5 @@ def timeline_of(inquiry) -> list[TimelineEvent]:
             .options(joinedload(TimelineEvent.actor))
             .where(TimelineEvent.inquiry_id == inquiry.id)
             .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
-        )
-    )
-
-
-def public_replies(inquiry) -> list[TimelineEvent]:
-    """Replies staff chose to show the submitter on the status page, oldest first."""
-    return list(
-        db.session.scalars(
-            select(TimelineEvent)
-            .where(TimelineEvent.inquiry_id == inquiry.id, TimelineEvent.kind == "public_reply")
-            .order_by(TimelineEvent.created_at, TimelineEvent.id)
         )
     )

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 from wtforms.widgets import HiddenInput
 
 from crm.choices import Channel, Priority
+from crm.conversation.services import BODY_MAX
 from crm.core.forms import options
 from crm.core.idempotency import OnceForm
 from crm.inquiries.services import CONTACT_CHANNELS, CONTACT_SUMMARY_MAX
@@ -89,10 +90,15 @@ class ConflictForm(VersionedForm):
 class ReplyForm(OnceForm):
     body = TextAreaField(
         _l("Svar till avsändaren"),
+        id="reply-body",
         filters=[clean_text],
-        validators=[DataRequired(_l("Skriv ett svar.")), Length(max=5000)],
-        render_kw={"rows": 4},
+        validators=[DataRequired(_l("Skriv ett svar.")), Length(max=BODY_MAX)],
+        render_kw={"rows": 6},
     )
+
+
+class AcknowledgeForm(OnceForm):
+    """The submitter's answer is read and needs no reply."""
 
 
 class ContactForm(OnceForm):

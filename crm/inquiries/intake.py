@@ -6,6 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 from functools import cache
 
+from flask import current_app
 from sqlalchemy import (
     Integer,
     bindparam,
@@ -26,7 +27,7 @@ from crm.mail.services import queue_mail
 from crm.partners.services import match_organisation
 from crm.routing.services import choose_assignee
 from crm.timeutil import utcnow
-from crm.tokens import hash_token, new_token, plausible
+from crm.tokens import derived_token, hash_token, new_token, plausible
 
 PRIVACY_NOTICE_VERSION = "2026-11"
 
@@ -129,12 +130,26 @@ def find_by_status_token(token: str) -> Inquiry | None:
     return inquiry
 
 
+def status_link_token(seed: str) -> str:
+    """The token of the submitter's private link: the same for the same seed (a repeated
+    submission shows the same link; later mail can carry it), unguessable without the key."""
+    return derived_token(current_app.config["SECRET_KEY"], "status-link", seed)
+
+
+def status_link(inquiry: Inquiry) -> str | None:
+    """The submitter's private link, for mail; None for inquiries from before the seed was
+    kept (their link is only in the receipt) and for anonymised ones."""
+    if inquiry.status_link_seed is None or inquiry.status_token_hash is None:
+        return None
+    return external_url("public.status", token=status_link_token(inquiry.status_link_seed))
+
+
 def submit_inquiry(
     data: IntakeData,
     channel: Channel = Channel.WEB_FORM,
     actor=None,
     send_receipt: bool = True,
-    status_token: str | None = None,
+    link_seed: str | None = None,
 ) -> tuple[Inquiry, str]:
     """Store a new inquiry, route it and queue its e-mails; return it and its status token.
 
@@ -144,7 +159,8 @@ def submit_inquiry(
     # The counter lock is the first lock the inquiry's own work takes (only the submission's
     # one-time id comes before it), so two submissions never wait on each other in turn.
     reference = next_reference(now.year)
-    token = status_token or new_token()
+    seed = link_seed or new_token()
+    token = status_link_token(seed)
     organisation = match_organisation(data.organisation_number, data.organisation_name, data.email)
     inquiry = Inquiry(
         reference=reference,
@@ -164,6 +180,7 @@ def submit_inquiry(
         consent_text_version=PRIVACY_NOTICE_VERSION if data.consent else None,
         consent_at=now if data.consent else None,
         status_token_hash=hash_token(token),
+        status_link_seed=seed,
         created_by_id=actor.id if actor is not None else None,
         created_at=now,
     )

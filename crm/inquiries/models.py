@@ -61,6 +61,11 @@ class Inquiry(db.Model):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Only a SHA-256 of the submitter's link token is kept; the token itself is mailed once.
     status_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The token is derived from this seed under the secret key (`intake.status_link`), so later
+    # mail can carry the link; without the secret key the seed gives nothing away.
+    status_link_seed: Mapped[str | None] = mapped_column(String(64))
+    # The submitter wrote (status page or e-mail) and no one has answered or acknowledged it.
+    submitter_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     version: Mapped[int] = mapped_column(default=1)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -100,6 +105,14 @@ class Inquiry(db.Model):
             "id",
             postgresql_where=text("assignee_seen_at IS NULL"),
             sqlite_where=text("assignee_seen_at IS NULL"),
+        ),
+        # the inbox: answers from submitters waiting for staff (few rows, so a partial index)
+        Index(
+            "ix_inquiries_submitter_replied",
+            "assignee_id",
+            "submitter_replied_at",
+            postgresql_where=text("submitter_replied_at IS NOT NULL"),
+            sqlite_where=text("submitter_replied_at IS NOT NULL"),
         ),
         # the pipeline's recent outcomes, outcomes per year and the retention purge
         Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),

@@ -73,6 +73,11 @@ def inbox_queries(user) -> dict:
         )
         .order_by(*newest_first)
         .limit(INBOX_LIMIT),
+        # Whatever its status: an answer to an inquiry on hold or even closed is read here.
+        "answered": _listing()
+        .where(Inquiry.assignee_id == user.id, Inquiry.submitter_replied_at.is_not(None))
+        .order_by(Inquiry.submitter_replied_at, Inquiry.id)
+        .limit(INBOX_LIMIT),
         "unassigned": _listing()
         .where(Inquiry.assignee_id.is_(None), Inquiry.status.in_(OPEN_STATUSES))
         .order_by(*newest_first)
@@ -325,6 +330,7 @@ MENU_COUNTS = select(
             Inquiry.status == Status.NEW,
             Inquiry.response_overdue(bindparam("now")),
             and_(Inquiry.assignee_seen_at.is_(None), Inquiry.status.in_(HANDED_OVER_STATUSES)),
+            Inquiry.submitter_replied_at.is_not(None),
         ),
     )
     .scalar_subquery(),
@@ -341,7 +347,8 @@ MENU_COUNTS = select(
 
 def menu_counts(user) -> tuple[int, int]:
     """The inquiries in my inbox's first groups (new, late for a first response, handed to me
-    and not opened yet), and my open follow-ups due today or earlier, in one round trip."""
+    and not opened yet, answered by the submitter), and my open follow-ups due today or
+    earlier, in one round trip."""
     waiting, due = db.session.execute(
         MENU_COUNTS, {"user_id": user.id, "today": local_today(), "now": utcnow()}
     ).one()

@@ -171,20 +171,6 @@ def declare_conflict(inquiry: Inquiry, actor, reason: str) -> User | None:
     return inquiry.assignee
 
 
-def publish_reply(inquiry: Inquiry, body: str, actor) -> None:
-    """A reply the submitter sees on the status page and receives by e-mail."""
-    require_may_act(inquiry, actor)
-    body = body.strip()
-    if not body:
-        raise DomainError(_("Skriv ett svar."), field="body")
-    record_event("public_reply", actor, inquiry=inquiry, body=body)
-    audit("public_reply_sent", actor, inquiry)
-    stamp_first_response(inquiry, utcnow())
-    if inquiry.anonymised_at is None:
-        queue_mail("public_reply", inquiry.email, "public_reply", inquiry=inquiry, body=body)
-    db.session.flush()
-
-
 CONTACT_CHANNELS = (Channel.PHONE, Channel.MEETING, Channel.EMAIL, Channel.OTHER)
 CONTACT_SUMMARY_MAX = 2000
 
@@ -220,6 +206,7 @@ def log_contact(
     )  # fmt: skip
     audit("contact_logged", actor, inquiry, channel=channel.value)
     stamp_first_response(inquiry, happened_at)
+    inquiry.submitter_replied_at = None  # a call or meeting answers the submitter too
     db.session.flush()
 
 

@@ -7,10 +7,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
-from crm.activity.queries import follow_ups_of, get_note_or_404, notes_of, timeline_of
+from crm.activity.queries import follow_ups_of, get_note_or_404, timeline_of
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
+from crm.conversation import services as conversation
+from crm.conversation.queries import thread_of
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
@@ -19,6 +21,7 @@ from crm.extensions import db
 from crm.inquiries import services
 from crm.inquiries.conflicts import may_act_on
 from crm.inquiries.forms import (
+    AcknowledgeForm,
     AssignForm,
     ConflictForm,
     ContactForm,
@@ -110,6 +113,7 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
         "conflict": ConflictForm(formdata=None, data=version),
         "note": NoteForm(formdata=None),
         "reply": ReplyForm(formdata=None),
+        "acknowledge": AcknowledgeForm(formdata=None),
         "contact": ContactForm(formdata=None),
         "follow_up": FollowUpForm(
             formdata=None, data={"owner": str(current_user.id)}, candidates=candidates
@@ -117,18 +121,22 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
         "organisation": OrganisationLinkForm(formdata=None, data=version),
     }
     defaults.update(forms or {})
+    can_edit = may_act_on(current_user, inquiry)
     return (
         render_template(
             "inquiries/detail.html",
             inquiry=inquiry,
             regions=[region_name(code) for code in inquiry.regions],
             events=timeline_of(inquiry),
-            notes=notes_of(inquiry),
+            thread=thread_of(inquiry),
             follow_ups=follow_ups_of(inquiry),
             forms=defaults,
-            can_edit=may_act_on(current_user, inquiry),
+            can_edit=can_edit,
             my_conflict=inquiry.declared_conflict(current_user),
-            note_editable=lambda note: activity.may_edit_note(current_user, note),
+            note_editable=lambda note: can_edit and activity.may_edit_note(current_user, note),
+            note_edit_url=lambda note: url_for(
+                "inquiries.edit_note", reference=inquiry.reference, note_id=note.id
+            ),
             follow_up_manageable=lambda f: activity.may_manage_follow_up(current_user, f),
         ),
         status_code,
@@ -269,8 +277,20 @@ def reply(reference: str):
     form = ReplyForm()
     return _act(
         reference, "reply", form,
-        lambda inq: services.publish_reply(inq, form.body.data, current_user),
+        lambda inq: conversation.send_reply(inq, form.body.data, current_user),
         _("Svaret är publicerat och skickat till avsändaren."), versioned=False,
+    )  # fmt: skip
+
+
+@bp.post("/inquiries/<reference>/answer-read")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def acknowledge_answer(reference: str):
+    form = AcknowledgeForm()
+    return _act(
+        reference, "acknowledge", form,
+        lambda inq: conversation.acknowledge_answer(inq, current_user),
+        _("Svaret är markerat som läst."), versioned=False,
     )  # fmt: skip
 
 

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.choices import Choice, labelled
 from crm.dbtypes import enum_column
 from crm.extensions import db
+from crm.mail.threading import new_message_id
 from crm.timeutil import UTCDateTime, utcnow
 
 
@@ -43,6 +42,7 @@ KIND_LABELS = {
     "assignee_notice": _l("Avisering till ansvarig"),
     "reminder": _l("Påminnelse"),
     "public_reply": _l("Svar till avsändaren"),
+    "submitter_reply_notice": _l("Avisering om svar från avsändaren"),
 }
 
 
@@ -54,23 +54,6 @@ def kind_label(kind: str) -> str:
 NEEDS_ADMIN = (OutboxStatus.FAILED, OutboxStatus.HELD)
 ADMIN_MAY_RESEND = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.HELD)
 ADMIN_MAY_DISCARD = (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.HELD)
-
-
-def sender_domain() -> str:
-    """The domain of MAIL_DEFAULT_SENDER, for Message-IDs."""
-    from email.utils import parseaddr
-
-    address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1]
-    return address.rpartition("@")[2] or "localhost"
-
-
-def new_message_id() -> str:
-    """The one place a Message-ID is made: once, when the message is queued, and kept across
-    retries, so a receiving server (and a person) can tell a resend from a new message.
-
-    A later issue signs it (`<sam.<inquiry>.<message>.<hmac>@domain>`); only this changes then.
-    """
-    return f"<sam.{secrets.token_hex(16)}@{sender_domain()}>"
 
 
 class OutboxMessage(db.Model):
@@ -103,6 +86,11 @@ class OutboxMessage(db.Model):
     )
     # Makes a message idempotent, e.g. one reminder digest per user and day.
     dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # Threading and the sender's name (a reply a person wrote goes out under their name).
+    from_name: Mapped[str | None] = mapped_column(String(200))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    thread_references: Mapped[str | None] = mapped_column(Text)
     # When it was queued; also its Date: header, so every attempt sends the same bytes.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -35,8 +35,8 @@ from crm.mail.models import (
     NEEDS_ADMIN,
     OutboxMessage,
     OutboxStatus,
-    new_message_id,
 )
+from crm.mail.threading import new_message_id, tag_subject
 from crm.timeutil import utcnow
 from crm.validation import strip_control_characters
 
@@ -70,14 +70,24 @@ def queue_mail(
     *,
     inquiry=None,
     dedupe_key: str | None = None,
+    from_name: str | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
     **context,
 ) -> OutboxMessage:
-    """Render `mail/<template>.{subject,txt,html}` in Swedish and queue it for sending."""
+    """Render `mail/<template>.{subject,txt,html}` in Swedish and queue it for sending.
+
+    Mail about an inquiry carries its reference (signed Message-ID, `[SAM-…]` in the subject)
+    and asks for replies at the intake address, so an answer finds its way back to it.
+    """
     context["inquiry"] = inquiry
     with force_locale("sv"):
         subject = render_template(f"mail/{template}.subject.txt", **context)
         body_text = render_template(f"mail/{template}.txt", **context)
         body_html = render_template(f"mail/{template}.html", **context)
+    reference = inquiry.reference if inquiry is not None else None
+    if reference is not None:
+        subject = tag_subject(one_line(subject), reference)
     now = utcnow()
     message = OutboxMessage(
         kind=kind,
@@ -87,7 +97,11 @@ def queue_mail(
         body_html=body_html,
         inquiry_id=inquiry.id if inquiry is not None else None,
         dedupe_key=dedupe_key,
-        message_id=new_message_id(),
+        message_id=new_message_id(reference),
+        from_name=one_line(from_name)[:200] if from_name else None,
+        reply_to=current_app.config["MAIL_INTAKE_ADDRESS"] if reference is not None else None,
+        in_reply_to=in_reply_to,
+        thread_references=references,
         created_at=now,
         pending_since=now,
         next_attempt_at=now,
@@ -106,11 +120,21 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
     email = EmailMessage()
     sender_name, sender_address = parseaddr(config["MAIL_DEFAULT_SENDER"])
+    if message.from_name:
+        # A reply a person wrote: their name, the council's address (their own domain's
+        # SPF/DKIM would fail here, and replies must come back to the intake).
+        sender_name = f"{message.from_name} via {sender_name}" if sender_name else message.from_name
     email["From"] = formataddr((sender_name, sender_address))
     email["To"] = one_line(message.recipient)
     email["Subject"] = one_line(message.subject)
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = message.message_id
+    if message.reply_to:
+        email["Reply-To"] = message.reply_to
+    if message.in_reply_to:
+        email["In-Reply-To"] = message.in_reply_to
+    if message.thread_references:
+        email["References"] = message.thread_references
     if (value := auto_submitted(message.kind)) is not None:
         email["Auto-Submitted"] = value
     email.set_content(message.body_text)

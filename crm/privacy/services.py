@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from crm.activity.models import Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.audit.services import audit
+from crm.conversation.models import Message
 from crm.extensions import db
 from crm.inquiries.statuses import GENUINE_OUTCOMES, Outcome
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -15,7 +16,7 @@ from crm.timeutil import utcnow
 ANONYMISED = "–"
 # Timeline events that carry text written to or about the submitter, and what of them stays.
 # Timeline events that carry free text, and the keys of theirs that are no personal data.
-FREE_TEXT_EVENTS = {"public_reply": (), "contact_logged": ("channel",), "conflict_declared": ()}
+FREE_TEXT_EVENTS = {"contact_logged": ("channel",), "conflict_declared": ()}
 
 
 def anonymise_inquiry(inquiry, actor, reason: str) -> None:
@@ -27,9 +28,15 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     inquiry.message = ANONYMISED
     inquiry.organisation_number = None
     inquiry.status_token_hash = None
+    inquiry.status_link_seed = None
     inquiry.anonymised_at = utcnow()
     for note in db.session.scalars(select(Note).where(Note.inquiry_id == inquiry.id)):
         note.body = ANONYMISED
+    db.session.execute(
+        update(Message)
+        .where(Message.inquiry_id == inquiry.id)
+        .values(body=ANONYMISED, sender_name=None, sender_address=None)
+    )
     # A jäv declaration stays (who and when); its reason is free text like a note.
     for declaration in inquiry.conflicts:
         declaration.reason = ANONYMISED
@@ -162,12 +169,12 @@ def gdpr_export(email: str) -> dict:
                 "outcome": i.outcome.value if i.outcome else None,
                 "consent_text_version": i.consent_text_version,
                 "consent_at": i.consent_at.isoformat() if i.consent_at else None,
-                "public_replies": [
-                    {"at": e.created_at.isoformat(), "text": e.data.get("body")}
-                    for e in db.session.scalars(
-                        select(TimelineEvent).where(
-                            TimelineEvent.inquiry_id == i.id, TimelineEvent.kind == "public_reply"
-                        )
+                "messages": [
+                    {"at": m.created_at.isoformat(), "direction": m.direction.value,
+                     "channel": m.channel.value, "text": m.body}
+                    for m in db.session.scalars(
+                        select(Message).where(Message.inquiry_id == i.id)
+                        .order_by(Message.created_at, Message.id)
                     )
                 ],
                 "internal_notes": [
@@ -207,7 +214,7 @@ def gdpr_export(email: str) -> dict:
 
 def gdpr_erase(email: str, dry_run: bool = False) -> dict:
     """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail."""
-    from sqlalchemy import Text, cast, func, update
+    from sqlalchemy import Text, cast, func
 
     wanted = email.strip().lower()
     rows = _person_rows(wanted)

@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.choices import Addressee, Category, OrganisationType
+from crm.conversation.services import BODY_MAX
 from crm.core.forms import options
 from crm.core.idempotency import OnceForm
 from crm.inquiries.intake import IntakeData
@@ -205,3 +206,15 @@ class PublicInquiryForm(InquiryFields):
 
 class WithdrawForm(OnceForm):
     pass
+
+
+class StatusReplyForm(OnceForm):
+    """The submitter answers on their status page."""
+
+    body = TextAreaField(
+        _l("Ditt svar"),
+        id="answer-body",
+        filters=[clean_text],
+        validators=[DataRequired(_l("Skriv ditt svar.")), Length(max=BODY_MAX)],
+        render_kw={"rows": 6},
+    )

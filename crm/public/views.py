@@ -18,22 +18,26 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import refresh
 
+from crm.conversation.queries import messages_of
+from crm.conversation.services import answer_on_status_page, may_answer_on_status_page
+from crm.core.forms import show_domain_error
 from crm.core.idempotency import FIELD, once, remember_result
-from crm.errors import InvalidTransition
+from crm.errors import DomainError, InvalidTransition
 from crm.extensions import db, limiter
 from crm.inquiries.intake import (
     PRIVACY_NOTICE_VERSION,
     find_by_status_token,
     plausible_reference,
+    status_link_token,
     submit_inquiry,
 )
 from crm.inquiries.services import withdraw_by_submitter
 from crm.inquiries.statuses import WITHDRAWABLE_STATUSES
-from crm.public.forms import PublicInquiryForm, WithdrawForm
+from crm.public.forms import PublicInquiryForm, StatusReplyForm, WithdrawForm
 from crm.public.spam import Verdict, judge, keep_or_restart
 from crm.regions import region_name
 from crm.security import keep_private
-from crm.tokens import derived_token, new_token
+from crm.tokens import new_token
 
 bp = Blueprint("public", __name__)
 log = logging.getLogger(__name__)
@@ -65,7 +69,8 @@ def _limit_reached(_limit):
 
 def _receipt_again(earlier):
     """A repeat of a stored submission shows the same receipt, status link included."""
-    _keep_receipt(earlier.result["reference"], _status_token(request.form.get(FIELD)))
+    # The link is derived from the form's one-time id, which the repeat carries too.
+    _keep_receipt(earlier.result["reference"], status_link_token(request.form[FIELD]))
     return redirect(url_for("public.receipt"))
 
 
@@ -95,8 +100,7 @@ def inquiry_form():
         log.info("public form: sent faster than a person fills it in; shown again")
         notice = _("Kontrollera dina uppgifter och skicka förfrågan igen.")
         return _show_form(form, status=422, notice=notice)
-    token = _status_token(form.submission_id.data)
-    inquiry, token = submit_inquiry(form.intake_data(), status_token=token)
+    inquiry, token = submit_inquiry(form.intake_data(), link_seed=form.submission_id.data)
     reference = inquiry.reference  # read before the commit expires it
     remember_result(url_for("public.receipt"), reference=reference)
     db.session.commit()
@@ -112,14 +116,6 @@ def _show_form(form, status: int, notice: str | None = None, keep_errors: bool =
         for field in form:
             field.errors = []
     return render_template("public/form.html", form=form, notice=notice), status
-
-
-def _status_token(submission_id: str | None) -> str | None:
-    """The status link's token, derived from the form's one-time id so a repeat shows the
-    same link (None without an id: the token is then random)."""
-    if not submission_id:
-        return None
-    return derived_token(current_app.config["SECRET_KEY"], "status-link", submission_id)
 
 
 def _keep_receipt(reference: str, token: str) -> None:
@@ -148,18 +144,45 @@ def _inquiry_for_token(token: str):
 
 @bp.get("/samverkan/status/<token>")
 def status(token: str):
-    from crm.activity.queries import public_replies
+    return _show_status(_inquiry_for_token(token), token)
 
-    inquiry = _inquiry_for_token(token)
+
+def _show_status(inquiry, token: str, reply_form=None, status_code: int = 200):
     return render_template(
         "public/status.html",
         inquiry=inquiry,
-        replies=public_replies(inquiry),
+        messages=messages_of(inquiry),
         regions=[region_name(code) for code in inquiry.regions],
         can_withdraw=inquiry.status in WITHDRAWABLE_STATUSES,
-        form=WithdrawForm(),
+        can_answer=may_answer_on_status_page(inquiry),
+        reply_form=reply_form or StatusReplyForm(formdata=None),
         token=token,
-    )
+    ), status_code
+
+
+def _status_reply_limits() -> str:
+    return current_app.config["STATUS_REPLY_RATE_LIMITS"]
+
+
+@bp.post("/samverkan/status/<token>/svar")
+@limiter.limit(_status_reply_limits)
+@once()
+def answer(token: str):
+    inquiry = _inquiry_for_token(token)
+    form = StatusReplyForm()
+    if not form.validate_on_submit():
+        return _show_status(inquiry, token, form, 422)
+    try:
+        answer_on_status_page(inquiry, form.body.data)
+    except DomainError as exc:
+        db.session.rollback()
+        show_domain_error(form, exc)
+        return _show_status(_inquiry_for_token(token), token, form, 422)
+    target = url_for("public.status", token=token, _anchor="thread-end")
+    remember_result(target)
+    db.session.commit()
+    flash(_("Tack! Ditt svar är skickat."), "success")
+    return redirect(target)
 
 
 @bp.route("/samverkan/status/<token>/aterkalla", methods=["GET", "POST"])

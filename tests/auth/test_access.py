@@ -19,6 +19,7 @@ from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 PUBLIC = {
     "core.home", "core.healthz", "core.set_language", "auth.login", "static",
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
+    "public.answer",
     "account.calendar_feed", "public.accessibility", "core.mail_health",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
@@ -64,6 +65,7 @@ POST_ACCESS = {
     "/inquiries/{reference}/notes": (302, 422, 422, 403, 403),
     "/inquiries/{reference}/notes/{note_id}": (302, 422, 422, 403, 403),
     "/inquiries/{reference}/reply": (302, 422, 422, 403, 403),
+    "/inquiries/{reference}/answer-read": (302, 302, 302, 403, 403),
     "/inquiries/{reference}/contacts": (302, 422, 422, 403, 403),
     "/inquiries/{reference}/follow-ups": (302, 422, 422, 403, 403),
     "/inquiries/{reference}/organisation": (302, 422, 422, 403, 403),
@@ -96,7 +98,7 @@ ENDPOINTS = {
     "routing.new", "routing.edit", "routing.move", "routing.delete", "auth.logout",
     "inquiries.index", "inquiries.new", "inquiries.change_status", "inquiries.set_priority",
     "inquiries.assign", "inquiries.declare_conflict", "inquiries.add_note", "inquiries.edit_note",
-    "inquiries.reply", "inquiries.log_contact", "inquiries.add_follow_up",
+    "inquiries.reply", "inquiries.acknowledge_answer", "inquiries.log_contact", "inquiries.add_follow_up",
     "inquiries.link_organisation",
     "follow_ups.index", "follow_ups.complete", "follow_ups.reschedule",
     "partners.index", "partners.new", "partners.detail", "partners.edit", "partners.merge",

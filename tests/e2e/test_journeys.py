@@ -126,11 +126,12 @@ def test_journey_2_secretary_general_triages(page_for, live_server):
     page.select_option("#status", "triaged")
     page.click("button:text-is('Ändra status')")
     assert page.inner_text(".summary-line .badge") == "Bedömd"
-    page.fill("#body", "Intern: ring Åsa om budgeten.")
+    page.fill("#note-body", "Intern: ring Åsa om budgeten.")
     page.click("button:text-is('Spara anteckning')")
     assert "Besvarad" not in page.inner_text(".summary-line")  # internal work answers nobody
     # a call to Åsa is the first response; the time field is filled in with now
     assert page.input_value("#happened_at")
+    page.click("summary:text-is('Registrera kontakt')")
     page.select_option("#channel", "phone")
     page.fill("#summary", "Ringde Åsa: vi tar upp utställningen i styrelsen.")
     page.click("button:text-is('Spara kontakt')")
@@ -278,10 +279,11 @@ def test_journey_6_without_javascript(page_for):
     staff.select_option("#status", "triaged")
     staff.click("button:text-is('Ändra status')")
     assert staff.inner_text(".summary-line .badge") == "Bedömd"
-    staff.fill("#body", "Utan JavaScript går det också.")
+    staff.fill("#note-body", "Utan JavaScript går det också.")
     staff.click("button:text-is('Spara anteckning')")
     assert "Utan JavaScript går det också." in staff.inner_text("main")
     assert "Besvarad" not in staff.inner_text(".summary-line")
+    staff.click("summary:text-is('Registrera kontakt')")
     staff.select_option("#channel", "meeting")
     staff.fill("#summary", "Träffades på länsmuseet.")
     staff.click("button:text-is('Spara kontakt')")

@@ -37,7 +37,7 @@ def test_journey_8_a_long_note_survives_an_expired_session(page_for, live_server
     page = page_for()
     log_in(page, "secretary_general")
     page.goto(f"/inquiries/{reference}")
-    page.fill("#body", NOTE)
+    page.fill("#note-body", NOTE)
     idle_for(page, app, minutes=31)  # lunch happened
 
     page.click("button:text-is('Spara anteckning')")
@@ -79,7 +79,7 @@ def test_the_pages_that_hold_a_draft_pass_axe_and_an_outage_keeps_the_text(page_
     page = page_for(bypass_csp=True)  # only so that axe can be injected
     log_in(page, "secretary_general")
     page.goto(f"/inquiries/{reference}")
-    page.fill("#body", NOTE + " (axe)")
+    page.fill("#note-body", NOTE + " (axe)")
     idle_for(page, app, minutes=31)
     page.click("button:text-is('Spara anteckning')")
     no_serious_violations("login with a draft")

@@ -1,4 +1,5 @@
 import itertools
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from crm.activity.services import (
     reschedule_follow_up,
 )
 from crm.choices import Priority
+from crm.conversation.services import acknowledge_answer, send_reply
 from crm.errors import DomainError, InvalidTransition, NotPermitted
 from crm.extensions import db
 from crm.inquiries.conflicts import may_act_on, may_be_assigned
@@ -24,7 +26,6 @@ from crm.inquiries.services import (
     create_organisation_from,
     declare_conflict,
     link_organisation,
-    publish_reply,
     record_viewed,
     set_priority,
     withdraw_by_submitter,
@@ -211,7 +212,8 @@ ACTING_SERVICES = {
     "set_priority": lambda inq, me: set_priority(inq, Priority.HIGH, me),
     "assign_to_someone_else": lambda inq, me: assign(inq, UserFactory(role="chair"), me),
     "assign_to_themselves": lambda inq, me: assign(inq, me, me),
-    "publish_reply": lambda inq, me: publish_reply(inq, "Hej!", me),
+    "send_reply": lambda inq, me: send_reply(inq, "Hej!", me),
+    "acknowledge_answer": lambda inq, me: acknowledge_answer(inq, me),
     "link_organisation": lambda inq, me: link_organisation(inq, _spare_organisation(), me),
     "unlink_organisation": lambda inq, me: change_organisation_link(inq, "unlink", None, me),
     "create_organisation": lambda inq, me: create_organisation_from(inq, me),
@@ -450,7 +452,7 @@ def test_a_reassignment_mail_says_it_was_assigned_to_you_and_by_whom(db):
     inquiry = InquiryFactory(assignee_id=secretary.id, status=Status.TRIAGED)
     assign(inquiry, chair, secretary)
     [notice] = db.session.scalars(select(OutboxMessage)).all()
-    assert notice.subject == f"{inquiry.reference} är tilldelad dig av Greta Generalsekreterare"
+    assert notice.subject == f"[{inquiry.reference}] Tilldelad dig av Greta Generalsekreterare"
     assert (
         f"Greta Generalsekreterare har tilldelat dig förfrågan {inquiry.reference}."
         in notice.body_text
@@ -468,7 +470,7 @@ def test_a_handover_mail_says_why(db):
     declare_conflict(inquiry, chair, "Jävig")
     [notice] = db.session.scalars(select(OutboxMessage)).all()
     assert notice.recipient == secretary.email
-    assert notice.subject == f"{inquiry.reference} är tilldelad dig av Olof Ordförande"
+    assert notice.subject == f"[{inquiry.reference}] Tilldelad dig av Olof Ordförande"
     assert "eftersom Olof Ordförande har anmält jäv" in notice.body_text
     assert "Jävig" not in notice.body_text  # the reason stays in Samverka
 
@@ -482,7 +484,7 @@ def test_a_new_inquiry_mail_says_new_inquiry(app, client, db):
         select(OutboxMessage).where(OutboxMessage.kind == "assignee_notice")
     ).all()
     assert notice.recipient == secretary.email
-    assert notice.subject.startswith("Ny förfrågan SAM-")
+    assert re.fullmatch(r"\[SAM-\d{4}-\d{4}\] Ny förfrågan från Nya museet", notice.subject)
     assert "Du är ansvarig för en ny förfrågan" in notice.body_text
     assert "tilldelat dig" not in notice.body_text
 
@@ -552,12 +554,10 @@ def test_internal_work_is_no_response(app, db, name):
 
 
 def test_a_public_reply_is_the_first_response(app, db):
-    from crm.inquiries.services import publish_reply
-
     inquiry = InquiryFactory()
     before = utcnow()
     with app.test_request_context():
-        publish_reply(inquiry, "Tack, vi hör av oss i maj.", UserFactory())
+        send_reply(inquiry, "Tack, vi hör av oss i maj.", UserFactory())
     stored = db.session.scalar(select(Inquiry.first_response_at))
     assert before <= stored <= utcnow()
 
@@ -602,7 +602,7 @@ def contact(inquiry, actor, **overrides):
 
 
 def test_a_logged_contact_is_timelined_when_it_happened_and_answers_the_partner(app, db):
-    from crm.activity.queries import public_replies
+    from crm.conversation.queries import messages_of
 
     actor = UserFactory()
     inquiry = InquiryFactory(created_at=utcnow() - timedelta(days=3))
@@ -613,7 +613,7 @@ def test_a_logged_contact_is_timelined_when_it_happened_and_answers_the_partner(
     assert event.data == {"channel": "phone", "summary": "Ringde om budgeten."}
     assert (event.actor_id, event.created_at) == (actor.id, called)
     assert stored_first_response(db, inquiry) == called
-    assert public_replies(inquiry) == []  # internal: the status page never shows it
+    assert messages_of(inquiry) == []  # internal: the status page never shows it
 
 
 @pytest.mark.parametrize(

@@ -40,8 +40,10 @@ def test_receipt_arrives_with_headers_both_parts_and_swedish_intact(app, client,
 
     by_recipient = {tuple(rcpts): parse(raw) for _, rcpts, raw in smtp_server.messages}
     receipt = by_recipient[("asa.oberg@hembygd-sormland.se",)]
-    reference = receipt["Subject"].split()[4]
-    assert receipt["Subject"] == f"Tack för din förfrågan {reference} / Thank you for your inquiry"
+    reference = receipt["Subject"].split()[0].strip("[]")
+    assert (
+        receipt["Subject"] == f"[{reference}] Tack för din förfrågan / Thank you for your inquiry"
+    )
     assert receipt["From"] == "Samverka <samverka@lansmuseerna.se>"
     assert receipt["To"] == "asa.oberg@hembygd-sormland.se"
     assert receipt.get_content_type() == "multipart/alternative"

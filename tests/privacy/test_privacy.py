@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import JSON, String, Text, func, select
 
 from crm.activity.models import Note, TimelineEvent
+from crm.conversation.models import Direction, Message, MessageChannel
 from crm.extensions import db as _db
 from crm.mail.models import OutboxMessage
 from crm.models import AuditLog, Contact, Inquiry
@@ -147,7 +148,20 @@ def person(db, email="anna.andersson@exempel.se"):
                 body_text=f"Hej {email}",
                 inquiry_id=inquiry.id,
             ),
-            TimelineEvent(inquiry_id=inquiry.id, kind="public_reply", data={"body": "Hej Anna"}),
+            Message(
+                inquiry_id=inquiry.id,
+                direction=Direction.OUTBOUND,
+                channel=MessageChannel.SAMVERKA,
+                body="Hej Anna",
+            ),
+            Message(
+                inquiry_id=inquiry.id,
+                direction=Direction.INBOUND,
+                channel=MessageChannel.STATUS_PAGE,
+                sender_name="Anna Andersson",
+                sender_address="anna.andersson@exempel.se",
+                body="Tack, då ses vi i maj.",
+            ),
             TimelineEvent(
                 inquiry_id=inquiry.id,
                 kind="contact_logged",
@@ -165,7 +179,10 @@ def test_gdpr_export_lists_everything_about_the_person(runner, db):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [i["reference"] for i in data["inquiries"]] == [inquiry.reference]
-    assert data["inquiries"][0]["public_replies"][0]["text"] == "Hej Anna"
+    assert [m["text"] for m in data["inquiries"][0]["messages"]] == [
+        "Hej Anna",
+        "Tack, då ses vi i maj.",
+    ]
     assert data["inquiries"][0]["logged_contacts"][0]["text"] == "Ringde Anna Andersson om mötet."
     assert "internal_notes" in data["inquiries"][0]
     assert data["contact_records"][0]["email"] == "anna.andersson@exempel.se"
@@ -241,6 +258,24 @@ def test_anonymising_blanks_what_was_said_in_logged_contacts(db):
         )
     )
     assert untouched["summary"] == "Ringde Anna Andersson om mötet."
+
+
+def test_anonymising_blanks_the_messages_of_the_thread_both_ways(db):
+    from crm.privacy.services import anonymise_inquiry
+
+    inquiry = person(db)
+    other = person(db, "someone.else@exempel.se")
+    anonymise_inquiry(inquiry, None, reason="retention")
+    db.session.commit()
+    rows = db.session.execute(
+        select(Message.body, Message.sender_name, Message.sender_address).where(
+            Message.inquiry_id == inquiry.id
+        )
+    ).all()
+    assert rows == [("–", None, None), ("–", None, None)]
+    assert db.session.scalars(
+        select(Message.body).where(Message.inquiry_id == other.id).order_by(Message.id)
+    ).all() == ["Hej Anna", "Tack, då ses vi i maj."]
 
 
 def test_erasure_scrubs_the_address_from_contacts_logged_on_other_inquiries(runner, db):

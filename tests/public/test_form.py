@@ -64,7 +64,7 @@ def test_valid_submission_stores_routes_and_queues_mail(app, client, db):
         ("receipt", "asa.oberg@hembygd-sormland.se"),
     ]
     assert "Åsa" not in mails[0].subject  # no personal data beyond the organisation
-    assert mails[0].subject == f"Ny förfrågan SAM-{year}-0001 från Sörmlands hembygdsförbund"
+    assert mails[0].subject == f"[SAM-{year}-0001] Ny förfrågan från Sörmlands hembygdsförbund"
     kinds = db.session.scalars(
         select(TimelineEvent.kind).where(TimelineEvent.inquiry_id == inquiry.id)
     ).all()

@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import select
 
-from crm.activity.services import record_event
+from crm.conversation.models import Direction, Message, MessageChannel
 from crm.inquiries.statuses import Status
 from crm.models import Inquiry, Note, TimelineEvent
 from crm.timeutil import utcnow
@@ -50,7 +50,15 @@ def test_internal_notes_never_show_but_public_replies_do(app, client, db):
     inquiry = db.session.scalar(select(Inquiry))
     staff = UserFactory()
     db.session.add(Note(inquiry_id=inquiry.id, author_id=staff.id, body="Intern: kolla budgeten"))
-    record_event("public_reply", staff, inquiry=inquiry, body="Tack, vi återkommer i maj.")
+    db.session.add(
+        Message(
+            inquiry_id=inquiry.id,
+            direction=Direction.OUTBOUND,
+            channel=MessageChannel.SAMVERKA,
+            author_id=staff.id,
+            body="Tack, vi återkommer i maj.",
+        )
+    )
     db.session.commit()
     page = client.get(path).text
     assert "Tack, vi återkommer i maj." in page

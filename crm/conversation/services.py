@@ -1,0 +1,114 @@
+"""The conversation's verbs: staff reply to the submitter, the submitter answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+
+from crm.activity.services import record_event
+from crm.audit.services import audit
+from crm.conversation.models import Direction, Message, MessageChannel
+from crm.conversation.queries import thread_message_ids
+from crm.core.urls import external_url
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.inquiries.conflicts import require_may_act
+from crm.inquiries.intake import status_link
+from crm.inquiries.response import stamp_first_response
+from crm.inquiries.statuses import FINAL_STATUSES
+from crm.mail.services import queue_mail
+from crm.mail.threading import references_header
+from crm.timeutil import utcnow
+
+# The line above which a reply by e-mail is new text; below it is the quoted thread.
+REPLY_MARKER = "Skriv ditt svar ovanför den här raden"
+BODY_MAX = 10_000
+
+
+def _checked_body(body: str, empty_message: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise DomainError(empty_message, field="body")
+    if len(body) > BODY_MAX:
+        raise DomainError(_("Högst %(max)d tecken.", max=BODY_MAX), field="body")
+    return body
+
+
+def send_reply(inquiry, body: str, actor, now: datetime | None = None) -> Message:
+    """Staff answer the submitter: on the thread and status page, and by e-mail that threads
+    with the earlier mail and comes back to the intake when answered."""
+    require_may_act(inquiry, actor)
+    body = _checked_body(body, _("Skriv ett svar."))
+    if inquiry.anonymised_at is not None:
+        raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
+    now = now or utcnow()
+    earlier = thread_message_ids(inquiry)
+    mail = queue_mail(
+        "public_reply", inquiry.email, "public_reply", inquiry=inquiry,
+        from_name=actor.name,
+        in_reply_to=earlier[-1] if earlier else None,
+        references=references_header(earlier),
+        body=body, author=actor, marker=REPLY_MARKER, status_link=status_link(inquiry),
+    )  # fmt: skip
+    message = Message(
+        inquiry_id=inquiry.id, direction=Direction.OUTBOUND, channel=MessageChannel.SAMVERKA,
+        author_id=actor.id, author=actor, body=body, message_id=mail.message_id, created_at=now,
+    )  # fmt: skip
+    db.session.add(message)
+    audit("public_reply_sent", actor, inquiry)
+    stamp_first_response(inquiry, now)
+    inquiry.submitter_replied_at = None
+    db.session.flush()
+    return message
+
+
+def may_answer_on_status_page(inquiry) -> bool:
+    """The submitter may write on the status page while the inquiry is open; an ended one
+    takes a new inquiry (an e-mail still joins its thread, so nothing is lost)."""
+    return inquiry.status not in FINAL_STATUSES and inquiry.anonymised_at is None
+
+
+def answer_on_status_page(inquiry, body: str, now: datetime | None = None) -> Message:
+    """The submitter writes on their status page."""
+    if not may_answer_on_status_page(inquiry):
+        raise DomainError(
+            _("Förfrågan är avslutad. Skicka en ny förfrågan om du vill ta upp något nytt.")
+        )
+    body = _checked_body(body, _("Skriv ditt svar."))
+    message = Message(
+        inquiry_id=inquiry.id, direction=Direction.INBOUND, channel=MessageChannel.STATUS_PAGE,
+        sender_name=inquiry.contact_name, sender_address=inquiry.email, body=body,
+        created_at=now or utcnow(),
+    )  # fmt: skip
+    db.session.add(message)
+    submitter_wrote(inquiry, message)
+    db.session.flush()
+    return message
+
+
+def submitter_wrote(inquiry, message: Message) -> None:
+    """What follows any message from the submitter: on the timeline, back in view for staff
+    (the inbox group "answers from submitters"), and one mail to the assignee."""
+    if inquiry.submitter_replied_at is None:
+        inquiry.submitter_replied_at = message.created_at
+    record_event(
+        "submitter_replied", None, inquiry=inquiry, at=message.created_at,
+        channel=message.channel,
+    )  # fmt: skip
+    if inquiry.assignee is not None:
+        queue_mail(
+            "submitter_reply_notice", inquiry.assignee.email, "submitter_reply_notice",
+            inquiry=inquiry, message=message,
+            link=external_url("inquiries.detail", reference=inquiry.reference),
+        )  # fmt: skip
+
+
+def acknowledge_answer(inquiry, actor) -> None:
+    """Staff have read the submitter's answer and it needs no reply: out of the inbox group."""
+    require_may_act(inquiry, actor)
+    if inquiry.submitter_replied_at is None:
+        return
+    inquiry.submitter_replied_at = None
+    record_event("submitter_reply_acknowledged", actor, inquiry=inquiry)
+    db.session.flush()
