@@ -56,6 +56,7 @@ def send_reply(inquiry, body: str, actor, now: datetime | None = None) -> Messag
         author_id=actor.id, author=actor, body=body, message_id=mail.message_id, created_at=now,
     )  # fmt: skip
     db.session.add(message)
+    record_event("public_reply", actor, inquiry=inquiry, at=now)  # the text is the message's
     audit("public_reply_sent", actor, inquiry)
     stamp_first_response(inquiry, now)
     inquiry.submitter_replied_at = None

@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         today=local_today,
         utcnow=utcnow,
         channel_label=channel_label,
+        message_channel_label=message_channel_label,
         hours=format_hours,
         category_choices=Category.choices,
         organisation_type_choices=OrganisationType.choices,
@@ -47,6 +48,15 @@ def status_label(value: str | None) -> str:
 
     try:
         return Status(value).label
+    except ValueError:
+        return value or ""
+
+
+def message_channel_label(value: str | None) -> str:
+    from crm.conversation.models import MessageChannel
+
+    try:
+        return MessageChannel(value).label
     except ValueError:
         return value or ""
 

@@ -5,8 +5,8 @@ Revises: 0010
 Create Date: 2026-12-02 12:00:00
 
 Replies staff published before were timeline events with their text in the event's data;
-they become messages (outbound, written in Samverka) and the events go, so each reply is
-stored once. Plain ALTER TABLE on `inquiries` (no batch copy): copying it on SQLite would
+they become messages (outbound, written in Samverka) and the events keep only who and when,
+so each reply's text is stored once. Plain ALTER TABLE on `inquiries` (no batch copy): copying it on SQLite would
 drop the search triggers of migration 0002.
 """
 from alembic import op
@@ -92,12 +92,14 @@ def _replies_become_messages(messages):
             for row in rows
         ],
     )
-    connection.execute(events.delete().where(events.c.id.in_([row.id for row in rows])))
+    connection.execute(
+        events.update().where(events.c.id.in_([row.id for row in rows])).values(data={})
+    )
 
 
 def downgrade():
-    # Staff replies go back to being timeline events; answers from submitters had no place
-    # before this revision and are lost.
+    # Staff replies go back to being timeline events holding their text; answers from
+    # submitters had no place before this revision and are lost.
     messages = sa.table(
         'messages',
         sa.column('inquiry_id', sa.Integer()), sa.column('author_id', sa.Integer()),
@@ -108,9 +110,11 @@ def downgrade():
     replies = connection.execute(
         sa.select(messages).where(messages.c.direction == 'outbound')
     ).all()
+    events = _events_table()
+    connection.execute(events.delete().where(events.c.kind == 'public_reply'))
     if replies:
         connection.execute(
-            _events_table().insert(),
+            events.insert(),
             [
                 {
                     'inquiry_id': row.inquiry_id, 'actor_id': row.author_id,

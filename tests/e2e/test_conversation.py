@@ -1,0 +1,53 @@
+"""The conversation in a real browser: staff reply, the submitter answers on the status page,
+the answer waits in the inbox; both thread pages pass axe at desktop and phone width."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import log_in
+from tests.e2e.test_accessibility import check, switch_language
+from tests.e2e.test_journeys import an_inquiry
+
+
+def test_journey_9_a_conversation_both_ways(page_for, live_server):
+    reference, status_path = an_inquiry(live_server, status="triaged", note="Kolla budgeten")
+    staff = page_for(bypass_csp=True)
+    log_in(staff, "secretary_general")
+    staff.goto(f"/inquiries/{reference}")
+    staff.fill("#reply-body", "Tack! Kan ni skicka en budget?")
+    staff.click("button:text-is('Skicka svaret')")
+    thread = staff.inner_text("ol.thread")
+    assert thread.index("Vi vill göra en utställning") < thread.index("Kan ni skicka en budget?")
+    assert "Internt – syns inte för avsändaren" in thread  # the note, marked
+
+    submitter = page_for(bypass_csp=True)
+    submitter.goto(status_path)
+    assert "Kan ni skicka en budget?" in submitter.inner_text("main")
+    assert "Kolla budgeten" not in submitter.inner_text("main")
+    submitter.fill("#answer-body", "Budgeten är 40 000 kr.")
+    submitter.click("main form button:text-is('Skicka')")
+    assert "Tack! Ditt svar är skickat." in submitter.inner_text("main")
+    check(submitter, "status-thread", "sv", None, screenshot=True)
+    switch_language(submitter, "en")
+    check(submitter, "status-thread", "en", None, screenshot=False)
+
+    staff.goto("/inbox")
+    answered = staff.locator("table", has=staff.locator("caption:text-is('Svar från avsändaren')"))
+    answered.locator(f"text={reference}").click()
+    assert "Budgeten är 40 000 kr." in staff.inner_text("ol.thread")
+    assert "Avsändaren svarade" in staff.inner_text("main")
+    check(staff, "inquiry-thread", "sv", None, screenshot=True)
+    staff.click("button:text-is('Inget svar behövs')")
+    assert "Avsändaren svarade" not in staff.inner_text("main")
+    switch_language(staff, "en")
+    check(staff, "inquiry-thread", "en", None, screenshot=False)
+
+
+def test_the_status_page_answer_works_without_javascript(page_for, live_server):
+    _reference, status_path = an_inquiry(live_server)
+    submitter = page_for(width=390, javascript=False)
+    submitter.goto(status_path)
+    submitter.click("main form button:text-is('Skicka')")  # empty: the error by the field
+    assert "Skriv ditt svar." in submitter.inner_text("#answer-body-error")
+    submitter.fill("#answer-body", "Utan JavaScript.")
+    submitter.click("main form button:text-is('Skicka')")
+    assert "Utan JavaScript." in submitter.inner_text("ol.thread")
