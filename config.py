@@ -103,6 +103,21 @@ class Config:
         # `flask crm fetch-mail` or piped to `flask crm receive-mail`. Empty: replies go to
         # MAIL_DEFAULT_SENDER.
         self.MAIL_INTAKE_ADDRESS = os.environ.get("MAIL_INTAKE_ADDRESS") or None
+        # Reply-To as samverka+SAM-2026-0042.<signature>@…, where the mailbox supports it.
+        self.MAIL_INTAKE_PLUS_ADDRESSING = _env_bool("MAIL_INTAKE_PLUS_ADDRESSING", False)
+        # Larger incoming mail is not stored: it waits in the unsorted queue with the reason.
+        self.MAIL_MAX_BYTES = _env_int("MAIL_MAX_BYTES", 10 * 1024 * 1024)
+        # The mailbox `flask crm fetch-mail` reads (IMAP over TLS unless MAIL_IMAP_SSL=false).
+        self.MAIL_IMAP_HOST = os.environ.get("MAIL_IMAP_HOST") or None
+        self.MAIL_IMAP_PORT = _env_int("MAIL_IMAP_PORT", 993)
+        self.MAIL_IMAP_SSL = _env_bool("MAIL_IMAP_SSL", True)
+        self.MAIL_IMAP_USERNAME = os.environ.get("MAIL_IMAP_USERNAME") or None
+        self.MAIL_IMAP_PASSWORD = os.environ.get("MAIL_IMAP_PASSWORD") or None
+        # Microsoft 365 / Google: a command printing a fresh OAuth2 access token (XOAUTH2).
+        self.MAIL_IMAP_OAUTH_TOKEN_COMMAND = os.environ.get("MAIL_IMAP_OAUTH_TOKEN_COMMAND") or None
+        self.MAIL_IMAP_FOLDER = os.environ.get("MAIL_IMAP_FOLDER", "INBOX")
+        # Read mail is moved here (created when missing), after it is stored.
+        self.MAIL_IMAP_DONE_FOLDER = os.environ.get("MAIL_IMAP_DONE_FOLDER", "Samverka")
 
         # A message is retried (back-off up to an hour) for this long, then marked failed.
         self.MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 48)

@@ -166,6 +166,69 @@ def _send_rounds(watch: bool, interval: int) -> int:
             return 0
 
 
+@crm_cli.command("receive-mail")
+def receive_mail_command() -> None:
+    """Store one e-mail read from standard input (a Postfix pipe, or an .eml file) and file it
+    on its inquiry or in the unsorted queue.
+
+    Exits 75 (EX_TEMPFAIL) when it could not be stored, so the mail server tries again later.
+    """
+    import sys
+
+    from crm.conversation.inbound import receive
+
+    raw = sys.stdin.buffer.read()
+    try:
+        received = receive(raw)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        click.echo(f"Not stored, try again later: {type(exc).__name__}: {exc}", err=True)
+        click.get_current_context().exit(75)
+    click.echo(_describe(received))
+
+
+def _describe(received) -> str:
+    where = f" on {received.reference}" if received.reference else ""
+    if received.duplicate:
+        return f"Already stored ({received.status.value}{where}); nothing done."
+    return f"Stored as {received.status.value}{where}."
+
+
+@crm_cli.command("fetch-mail")
+@click.option("--watch", is_flag=True, help="Keep running and fetch new mail as it comes.")
+@click.option(
+    "--interval", default=60, show_default=True, type=click.IntRange(5, 3600),
+    help="Seconds between rounds with --watch.",
+)  # fmt: skip
+def fetch_mail_command(watch: bool, interval: int) -> None:
+    """Read new mail from the intake mailbox (MAIL_IMAP_*), file each message on its inquiry
+    or in the unsorted queue, and move it to MAIL_IMAP_DONE_FOLDER once it is stored."""
+    import time
+
+    from crm.conversation.mailbox import fetch_mail
+
+    while True:
+        try:
+            report = fetch_mail()
+        except Exception as exc:
+            db.session.rollback()
+            if not watch:
+                _fail(f"Fetching mail failed: {type(exc).__name__}: {exc}")
+            click.echo(f"Fetching mail failed, trying again: {exc}", err=True)
+        else:
+            filed = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+            click.echo(
+                f"Stored {report.stored} ({filed or 'none'}); {report.duplicates} already stored."
+            )
+        if not watch:
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+
+
 @crm_cli.command("after-restore")
 @click.option(
     "--reserve",

@@ -3,7 +3,7 @@
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.audit.models import AuditLog
 from crm.auth.models import User
-from crm.conversation.models import Message
+from crm.conversation.models import InboundMail, Message
 from crm.core.idempotency import FormSubmission
 from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -18,6 +18,7 @@ __all__ = [
     "Contact",
     "FollowUp",
     "FormSubmission",
+    "InboundMail",
     "Inquiry",
     "InquiryRegion",
     "Message",

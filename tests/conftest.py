@@ -265,3 +265,52 @@ def smtp_server(smtp_port):
     controller.start()
     yield inbox
     controller.stop()
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """A real IMAP server (Dovecot) for the session: (host, port); every user name is a fresh
+    mailbox, so each test takes its own."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from tests.imap import start_dovecot, stop_dovecot
+    from tests.smtp import free_port
+
+    # Not under pytest's temporary folder: its 0700 parents would keep Dovecot's users out.
+    root = Path(tempfile.mkdtemp(prefix="samverka-dovecot-"))
+    root.chmod(0o755)
+    port = free_port()
+    try:
+        process = start_dovecot(root, port)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield "127.0.0.1", port
+    stop_dovecot(process)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def intake_mailbox(app, imap_server, monkeypatch):
+    """The app's intake mailbox on the test IMAP server, empty; returns a logged-in client
+    factory for putting mail in and looking at the folders."""
+    import uuid
+
+    from imap_tools import MailBoxUnencrypted
+
+    from tests.imap import PASSWORD
+
+    host, port = imap_server
+    user = f"intake-{uuid.uuid4().hex[:12]}"
+    for name, value in {
+        "MAIL_IMAP_HOST": host, "MAIL_IMAP_PORT": port, "MAIL_IMAP_SSL": False,
+        "MAIL_IMAP_USERNAME": user, "MAIL_IMAP_PASSWORD": PASSWORD,
+        "MAIL_IMAP_OAUTH_TOKEN_COMMAND": None,
+    }.items():  # fmt: skip
+        monkeypatch.setitem(app.config, name, value)
+
+    def connect():
+        return MailBoxUnencrypted(host, port).login(user, PASSWORD)
+
+    return connect

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.auth.models import User
 from crm.auth.permissions import ASSIGNABLE_ROLES
@@ -27,3 +27,12 @@ def user_by_id(value) -> User | None:
 
 def all_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.name, User.id)))
+
+
+def active_user_with_email(address: str | None) -> User | None:
+    """The active staff member with this e-mail address (case does not matter), if any."""
+    if not address:
+        return None
+    return db.session.scalar(
+        select(User).where(func.lower(User.email) == address.strip().lower(), User.active)
+    )

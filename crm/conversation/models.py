@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.choices import Choice, labelled
@@ -58,12 +58,70 @@ class Message(db.Model):
     # The Message-ID header it was sent or received with, so a reply can point at it and the
     # same e-mail is never stored twice.
     message_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The e-mail it came in, for "show the whole message".
+    inbound_mail_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_mails.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User | None] = relationship()
+    inbound_mail: Mapped[InboundMail | None] = relationship()
 
     __table_args__ = (Index("ix_messages_inquiry_created_at", "inquiry_id", "created_at", "id"),)
 
     @property
     def from_submitter(self) -> bool:
         return self.direction is Direction.INBOUND
+
+
+@labelled(
+    {
+        "attached": _l("I en förfrågan"),
+        "unsorted": _l("Osorterad"),
+        "automatic": _l("Automatiskt svar"),
+        "bounce": _l("Studsat meddelande"),
+        "loop": _l("Vårt eget meddelande"),
+        "discarded": _l("Kasserad"),
+    }
+)
+class InboundStatus(Choice):
+    """What became of an e-mail to the intake: on an inquiry's thread (or an internal note when
+    staff wrote it), waiting in the unsorted queue, an automatic reply or bounce recorded on its
+    inquiry, our own mail come back (never processed again), or discarded by staff."""
+
+    ATTACHED = "attached"
+    UNSORTED = "unsorted"
+    AUTOMATIC = "automatic"
+    BOUNCE = "bounce"
+    LOOP = "loop"
+    DISCARDED = "discarded"
+
+
+class InboundMail(db.Model):
+    """Every e-mail the intake received, kept whole (up to MAIL_MAX_BYTES) whatever became of
+    it, once per Message-ID."""
+
+    __tablename__ = "inbound_mails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The sender's Message-ID, or one made from the content when it has none.
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    status: Mapped[InboundStatus] = mapped_column(enum_column(InboundStatus))
+    inquiry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
+    )
+    # Which rule matched it to its inquiry: message_id, plus_address, subject_and_sender.
+    matched_by: Mapped[str | None] = mapped_column(String(20))
+    sender_address: Mapped[str | None] = mapped_column(String(254), index=True)
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    text: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(default=0)
+    # Why it could not be read or matched, for the person sorting it.
+    error: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_inbound_mails_status_received_at", "status", "received_at"),)

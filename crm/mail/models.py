@@ -81,6 +81,8 @@ class OutboxMessage(db.Model):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A delivery status notification said it did not arrive (last_error holds its reason).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     inquiry_id: Mapped[int | None] = mapped_column(
         ForeignKey("inquiries.id", ondelete="SET NULL"), index=True
     )

@@ -36,7 +36,7 @@ from crm.mail.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from crm.mail.threading import new_message_id, tag_subject
+from crm.mail.threading import new_message_id, plus_address, tag_subject
 from crm.timeutil import utcnow
 from crm.validation import strip_control_characters
 
@@ -99,7 +99,7 @@ def queue_mail(
         dedupe_key=dedupe_key,
         message_id=new_message_id(reference),
         from_name=one_line(from_name)[:200] if from_name else None,
-        reply_to=current_app.config["MAIL_INTAKE_ADDRESS"] if reference is not None else None,
+        reply_to=intake_address(reference) if reference is not None else None,
         in_reply_to=in_reply_to,
         thread_references=references,
         created_at=now,
@@ -108,6 +108,14 @@ def queue_mail(
     )
     db.session.add(message)
     return message
+
+
+def intake_address(reference: str) -> str | None:
+    """Where replies about this inquiry go: the intake, plus-addressed when configured."""
+    intake = current_app.config["MAIL_INTAKE_ADDRESS"]
+    if intake and current_app.config["MAIL_INTAKE_PLUS_ADDRESSING"]:
+        return plus_address(intake, reference)
+    return intake
 
 
 def auto_submitted(kind: str) -> str | None:

@@ -59,6 +59,25 @@ def signed_reference(header_value: str | None) -> str | None:
     return None
 
 
+PLUS_ADDRESS = re.compile(r"\+(SAM-\d{4}-\d{4,})\.([0-9a-f]{16})@", re.IGNORECASE)
+
+
+def plus_address(intake: str, reference: str) -> str:
+    """`samverka+SAM-2026-0042.<signature>@domain`: the intake address naming the inquiry, for
+    mailboxes that deliver plus-addresses to the same inbox (MAIL_INTAKE_PLUS_ADDRESSING)."""
+    local, _, domain = intake.rpartition("@")
+    return f"{local}+{reference}.{_signature(reference, 'plus')}@{domain}"
+
+
+def plus_address_reference(addresses: str | None) -> str | None:
+    """The reference of a signed plus-address of ours among recipient addresses, or None."""
+    for match in PLUS_ADDRESS.finditer(addresses or ""):
+        reference, signature = match.group(1).upper(), match.group(2).lower()
+        if hmac.compare_digest(signature, _signature(reference, "plus")):
+            return reference
+    return None
+
+
 def tag_subject(subject: str, reference: str) -> str:
     """The subject with `[SAM-2026-0042]` in front, unless it already carries the tag."""
     tag = f"[{reference}]"

@@ -7,7 +7,7 @@ from sqlalchemy import delete, select, update
 from crm.activity.models import Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.audit.services import audit
-from crm.conversation.models import Message
+from crm.conversation.models import InboundMail, Message
 from crm.extensions import db
 from crm.inquiries.statuses import GENUINE_OUTCOMES, Outcome
 from crm.mail.models import OutboxMessage, OutboxStatus
@@ -17,6 +17,16 @@ ANONYMISED = "–"
 # Timeline events that carry text written to or about the submitter, and what of them stays.
 # Timeline events that carry free text, and the keys of theirs that are no personal data.
 FREE_TEXT_EVENTS = {"contact_logged": ("channel",), "conflict_declared": ()}
+
+
+def _blank_inbound_mail(condition) -> None:
+    """E-mails as received: only their status, size and dates stay."""
+    db.session.execute(
+        update(InboundMail)
+        .where(condition)
+        .values(raw=None, text=None, subject=None, sender_name=None, sender_address=None,
+                error=None)
+    )  # fmt: skip
 
 
 def anonymise_inquiry(inquiry, actor, reason: str) -> None:
@@ -37,6 +47,7 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
         .where(Message.inquiry_id == inquiry.id)
         .values(body=ANONYMISED, sender_name=None, sender_address=None)
     )
+    _blank_inbound_mail(InboundMail.inquiry_id == inquiry.id)
     # A jäv declaration stays (who and when); its reason is free text like a note.
     for declaration in inquiry.conflicts:
         declaration.reason = ANONYMISED
@@ -147,6 +158,9 @@ def _person_rows(email: str) -> dict:
             select(OutboxMessage).where(func.lower(OutboxMessage.recipient) == wanted)
             .order_by(OutboxMessage.id))),
         "users": list(db.session.scalars(select(User).where(func.lower(User.email) == wanted))),
+        "received": list(db.session.scalars(
+            select(InboundMail).where(func.lower(InboundMail.sender_address) == wanted)
+            .order_by(InboundMail.id))),
     }  # fmt: skip
 
 
@@ -199,6 +213,11 @@ def gdpr_export(email: str) -> dict:
              "email": c.email, "phone": c.phone}
             for c in rows["contacts"]
         ],
+        "emails_received": [
+            {"at": m.received_at.isoformat(), "subject": m.subject, "status": m.status.value,
+             "text": m.text}
+            for m in rows["received"]
+        ],
         "emails_sent": [
             {"at": m.created_at.isoformat(), "subject": m.subject, "status": m.status.value}
             for m in rows["messages"]
@@ -223,6 +242,7 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         "contacts": len(rows["contacts"]),
         "messages": len(rows["messages"]),
         "staff_accounts": len(rows["users"]),
+        "emails_received": len(rows["received"]),
     }
     if not dry_run:
         for inquiry in rows["inquiries"]:
@@ -240,6 +260,7 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
             .where(to_them)
             .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
         )
+        _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
         # The address may also stand in free text that staff wrote.
         for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
             note.body = _scrub(note.body, wanted)

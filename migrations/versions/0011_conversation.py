@@ -1,4 +1,4 @@
-"""the conversation: messages both ways, threading headers on outgoing mail
+"""the conversation: messages both ways, inbound mail, threading headers on outgoing mail
 
 Revision ID: 0011
 Revises: 0010
@@ -23,6 +23,41 @@ ANONYMISED = "–"
 
 
 def upgrade():
+    op.create_table(
+        'inbound_mails',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('message_id', sa.String(length=255), nullable=False),
+        sa.Column('status', sa.String(length=9), nullable=False),
+        sa.Column('inquiry_id', sa.Integer(), nullable=True),
+        sa.Column('matched_by', sa.String(length=20), nullable=True),
+        sa.Column('sender_address', sa.String(length=254), nullable=True),
+        sa.Column('sender_name', sa.String(length=200), nullable=True),
+        sa.Column('subject', sa.String(length=300), nullable=True),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('text', sa.Text(), nullable=True),
+        sa.Column('size', sa.Integer(), nullable=False),
+        sa.Column('error', sa.Text(), nullable=True),
+        sa.Column('raw', sa.LargeBinary(), nullable=True),
+        sa.Column('automatic', sa.Boolean(), nullable=False),
+        sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ['inquiry_id'], ['inquiries.id'], name=op.f('fk_inbound_mails_inquiry_id_inquiries'),
+            ondelete='SET NULL',
+        ),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_mails')),
+        sa.UniqueConstraint('message_id', name=op.f('uq_inbound_mails_message_id')),
+    )
+    op.create_index(
+        op.f('ix_inbound_mails_inquiry_id'), 'inbound_mails', ['inquiry_id'], unique=False
+    )
+    op.create_index(
+        op.f('ix_inbound_mails_sender_address'), 'inbound_mails', ['sender_address'],
+        unique=False,
+    )
+    op.create_index(
+        'ix_inbound_mails_status_received_at', 'inbound_mails', ['status', 'received_at'],
+        unique=False,
+    )
     messages = op.create_table(
         'messages',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -34,10 +69,15 @@ def upgrade():
         sa.Column('sender_address', sa.String(length=254), nullable=True),
         sa.Column('body', sa.Text(), nullable=False),
         sa.Column('message_id', sa.String(length=255), nullable=True),
+        sa.Column('inbound_mail_id', sa.Integer(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['author_id'], ['users.id'], name=op.f('fk_messages_author_id_users'),
             ondelete='SET NULL',
+        ),
+        sa.ForeignKeyConstraint(
+            ['inbound_mail_id'], ['inbound_mails.id'],
+            name=op.f('fk_messages_inbound_mail_id_inbound_mails'), ondelete='SET NULL',
         ),
         sa.ForeignKeyConstraint(
             ['inquiry_id'], ['inquiries.id'], name=op.f('fk_messages_inquiry_id_inquiries'),
@@ -55,6 +95,7 @@ def upgrade():
         batch_op.add_column(sa.Column('reply_to', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('in_reply_to', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('thread_references', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('bounced_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('inquiries', sa.Column('status_link_seed', sa.String(length=64)))
     op.add_column('inquiries', sa.Column('submitter_replied_at', sa.DateTime(timezone=True)))
     op.create_index(
@@ -128,9 +169,14 @@ def downgrade():
     op.drop_column('inquiries', 'submitter_replied_at')
     op.drop_column('inquiries', 'status_link_seed')
     with op.batch_alter_table('outbox_messages') as batch_op:
+        batch_op.drop_column('bounced_at')
         batch_op.drop_column('thread_references')
         batch_op.drop_column('in_reply_to')
         batch_op.drop_column('reply_to')
         batch_op.drop_column('from_name')
     op.drop_index('ix_messages_inquiry_created_at', table_name='messages')
     op.drop_table('messages')
+    op.drop_index('ix_inbound_mails_status_received_at', table_name='inbound_mails')
+    op.drop_index(op.f('ix_inbound_mails_sender_address'), table_name='inbound_mails')
+    op.drop_index(op.f('ix_inbound_mails_inquiry_id'), table_name='inbound_mails')
+    op.drop_table('inbound_mails')

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import JSON, String, Text, func, select
 
 from crm.activity.models import Note, TimelineEvent
-from crm.conversation.models import Direction, Message, MessageChannel
+from crm.conversation.models import Direction, InboundMail, Message, MessageChannel
 from crm.extensions import db as _db
 from crm.mail.models import OutboxMessage
 from crm.models import AuditLog, Contact, Inquiry
@@ -316,3 +316,25 @@ def test_erasure_drops_mail_not_yet_sent_to_the_person(runner, db):
         ("–", OutboxStatus.SENT),
         ("annan@exempel.se", OutboxStatus.PENDING),
     ]
+
+
+def test_mail_received_from_the_person_is_exported_and_erased(app, runner, db):
+    from crm.conversation.inbound import receive
+    from tests.conversation.mails import mail
+
+    email = "anna.andersson@exempel.se"
+    inquiry = person(db, email)
+    with app.test_request_context():
+        receive(mail("Hej från Anna", sender=f"Anna <{email}>", subject="Fråga"))
+        receive(mail("Om något annat", sender="Annan <annan@exempel.se>"))
+        db.session.commit()
+    exported = json.loads(runner.invoke(args=["crm", "gdpr-export", email]).output)
+    assert [m["text"] for m in exported["emails_received"]] == ["Hej från Anna"]
+    assert runner.invoke(args=["crm", "gdpr-erase", email]).exit_code == 0
+    rows = db.session.execute(
+        select(InboundMail.sender_address, InboundMail.text, InboundMail.raw)
+        .order_by(InboundMail.id)
+    ).all()
+    assert rows[0] == (None, None, None)
+    assert rows[1].sender_address == "annan@exempel.se"  # someone else's mail stays
+    assert db.session.get(Inquiry, inquiry.id).anonymised_at is not None

@@ -1,0 +1,290 @@
+"""E-mail to the intake becomes part of an inquiry: one service for `fetch-mail` (IMAP) and
+`receive-mail` (a message on standard input).
+
+Matching, in order: a Message-ID of ours with a valid signature in In-Reply-To/References;
+a signed plus-address; the `[SAM-…]` tag in the subject *and* a sender who is the inquiry's
+submitter or a staff member (an unsigned reference from a stranger must not write into an
+inquiry); otherwise the unsorted queue, where a person decides. Nothing is dropped: a mail that
+cannot be read or is too large also waits there, with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import parseaddr, parsedate_to_datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from crm.activity.services import add_note, record_event
+from crm.conversation.mailtext import body_text, new_text, parse
+from crm.conversation.models import (
+    Direction,
+    InboundMail,
+    InboundStatus,
+    Message,
+    MessageChannel,
+)
+from crm.conversation.services import submitter_wrote
+from crm.extensions import db
+from crm.mail.models import OutboxMessage
+from crm.mail.services import one_line
+from crm.mail.threading import (
+    SIGNED_ID,
+    plus_address_reference,
+    sender_domain,
+    signed_reference,
+    subject_reference,
+)
+from crm.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+# Headers read from a message too large to keep, to say whose it was.
+HEAD_BYTES = 64 * 1024
+AUTOMATIC_PRECEDENCE = {"bulk", "list", "junk", "auto_reply"}
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one e-mail: its row, whether it was new, and the inquiry it joined."""
+
+    mail_id: int
+    status: InboundStatus
+    reference: str | None
+    duplicate: bool = False
+
+
+def receive(raw: bytes, now: datetime | None = None) -> Received:
+    """Store one e-mail once (by Message-ID) and file it. The caller commits; only then may
+    the mailbox forget the message."""
+    now = now or utcnow()
+    too_large = len(raw) > current_app.config["MAIL_MAX_BYTES"]
+    try:
+        message = parse(raw[:HEAD_BYTES] if too_large else raw)
+        message_id = _message_id(message, raw)
+    except Exception as exc:  # unreadable: keep it whole for a person
+        log.warning("inbound mail could not be parsed: %s", exc)
+        return _store_unreadable(raw, f"{type(exc).__name__}: {exc}", now)
+    existing = db.session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
+    if existing is not None:
+        reference = existing.inquiry_id and _reference_of(existing.inquiry_id)
+        return Received(existing.id, existing.status, reference, duplicate=True)
+    mail = _new_row(message, message_id, raw, now)
+    if too_large:
+        mail.raw, mail.status = None, InboundStatus.UNSORTED
+        mail.error = f"För stort: {len(raw)} byte (högst {current_app.config['MAIL_MAX_BYTES']})."
+        return _saved(mail)
+    try:
+        mail.text = body_text(message)
+    except Exception as exc:
+        mail.status, mail.error = InboundStatus.UNSORTED, f"{type(exc).__name__}: {exc}"
+        return _saved(mail)
+    _file(mail, message, now)
+    return _saved(mail)
+
+
+def _file(mail: InboundMail, message: EmailMessage, now: datetime) -> None:
+    if _is_ours(message):
+        mail.status = InboundStatus.LOOP
+        return
+    if _is_bounce(message):
+        _record_bounce(mail, message, now)
+        return
+    mail.automatic = _is_automatic(message)
+    inquiry, rule = _match(message, mail.sender_address)
+    if inquiry is None:
+        mail.status = InboundStatus.UNSORTED
+        return
+    mail.inquiry_id, mail.matched_by = inquiry.id, rule
+    if mail.automatic:  # an out-of-office: recorded, but nobody is called to answer it
+        mail.status = InboundStatus.AUTOMATIC
+        db.session.add(mail)
+        db.session.flush()
+        record_event("automatic_reply", None, inquiry=inquiry, at=now, mail=mail.id)
+        return
+    attach(mail, inquiry, now)
+
+
+def attach(mail: InboundMail, inquiry, now: datetime | None = None):
+    """Put the mail on the inquiry: a message from the submitter, or an internal note when a
+    staff member wrote it (say, answering a notice by e-mail)."""
+    from crm.auth.queries import active_user_with_email
+
+    now = now or utcnow()
+    mail.inquiry_id, mail.status = inquiry.id, InboundStatus.ATTACHED
+    db.session.add(mail)
+    db.session.flush()
+    text = new_text(mail.text or "") or "–"
+    staff = active_user_with_email(mail.sender_address)
+    if staff is not None:
+        return add_note(text, staff, inquiry=inquiry)
+    message = Message(
+        inquiry_id=inquiry.id, direction=Direction.INBOUND, channel=MessageChannel.EMAIL,
+        sender_name=mail.sender_name, sender_address=mail.sender_address, body=text,
+        message_id=mail.message_id[:255], inbound_mail_id=mail.id, created_at=now,
+    )  # fmt: skip
+    db.session.add(message)
+    submitter_wrote(inquiry, message)
+    return message
+
+
+def _match(message: EmailMessage, sender: str | None):
+    """The inquiry the mail belongs to and the rule that said so, or (None, None)."""
+    from crm.inquiries.models import Inquiry
+
+    def by_reference(reference: str | None):
+        if reference is None:
+            return None
+        return db.session.scalar(select(Inquiry).where(Inquiry.reference == reference))
+
+    threaded = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
+    if (inquiry := by_reference(signed_reference(threaded))) is not None:
+        return inquiry, "message_id"
+    recipients = " ".join(
+        str(message.get(h, "")) for h in ("To", "Cc", "Delivered-To", "X-Original-To")
+    )
+    if (inquiry := by_reference(plus_address_reference(recipients))) is not None:
+        return inquiry, "plus_address"
+    inquiry = by_reference(subject_reference(str(message.get("Subject", ""))))
+    if inquiry is not None and sender and _may_write_into(inquiry, sender):
+        return inquiry, "subject_and_sender"
+    return None, None
+
+
+def _may_write_into(inquiry, sender: str) -> bool:
+    from crm.auth.queries import active_user_with_email
+
+    if inquiry.anonymised_at is None and inquiry.email.lower() == sender.lower():
+        return True
+    return active_user_with_email(sender) is not None
+
+
+# ---- mail that is not a person writing --------------------------------------------------
+
+
+def _is_ours(message: EmailMessage) -> bool:
+    """Our own mail come back (a loop through a forward or a misconfigured alias)."""
+    own = str(message.get("Message-ID", ""))
+    return bool(SIGNED_ID.search(own)) or own.strip().endswith(f"@{sender_domain()}>")
+
+
+def _is_automatic(message: EmailMessage) -> bool:
+    """RFC 3834 and the common conventions of auto-replies and list mail."""
+    auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+    precedence = str(message.get("Precedence", "")).strip().lower()
+    return (
+        auto not in ("", "no")
+        or precedence in AUTOMATIC_PRECEDENCE
+        or "X-Auto-Response-Suppress" in message
+        or "X-Autoreply" in message
+        or str(message.get("Return-Path", "")).strip() == "<>"
+    )
+
+
+def _is_bounce(message: EmailMessage) -> bool:
+    return (
+        message.get_content_type() == "multipart/report"
+        and message.get_param("report-type", "").lower() == "delivery-status"
+    )
+
+
+def _record_bounce(mail: InboundMail, report: EmailMessage, now: datetime) -> None:
+    """A delivery status notification: mark the outbox message it reports and show it on the
+    inquiry. A report about mail that is not ours waits in the unsorted queue."""
+    original_id, reason = _bounced_message_id(report), _bounce_reason(report)
+    outbox = original_id and db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.message_id == original_id)
+    )
+    if not outbox:
+        mail.status, mail.error = InboundStatus.UNSORTED, "Studsrapport om okänt meddelande."
+        return
+    mail.status, mail.inquiry_id = InboundStatus.BOUNCE, outbox.inquiry_id
+    outbox.bounced_at = now
+    outbox.last_error = f"Studsade: {reason}"[:2000] if reason else "Studsade"
+    if outbox.inquiry_id is not None:
+        record_event(
+            "email_bounced", None, inquiry=outbox.inquiry_id, at=now,
+            mail=outbox.kind, reason=reason[:300],
+        )  # fmt: skip
+
+
+def _bounced_message_id(report: EmailMessage) -> str | None:
+    """The Message-ID of the returned message (RFC 3462: its headers or the whole message)."""
+    for part in report.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            original = part.get_payload(0)
+        elif kind == "text/rfc822-headers":
+            original = parse(part.get_content().encode())
+        else:
+            continue
+        return str(original.get("Message-ID", "")).strip() or None
+    return None
+
+
+def _bounce_reason(report: EmailMessage) -> str:
+    for part in report.walk():
+        if part.get_content_type() == "message/delivery-status":
+            for block in part.get_payload():
+                for header in ("Diagnostic-Code", "Status"):
+                    if block.get(header):
+                        return one_line(str(block.get(header)))[:300]
+    return ""
+
+
+# ---- storing ------------------------------------------------------------------------------
+
+
+def _message_id(message: EmailMessage, raw: bytes) -> str:
+    """The sender's Message-ID; one made from the content when it has none, so the same
+    message fetched twice is still recognised."""
+    value = one_line(str(message.get("Message-ID", "") or ""))
+    if value:
+        return value[:255]
+    return f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
+
+
+def _new_row(message: EmailMessage, message_id: str, raw: bytes, now: datetime) -> InboundMail:
+    name, address = parseaddr(str(message.get("From", "")))
+    sent_at = None
+    try:
+        sent_at = parsedate_to_datetime(str(message.get("Date"))) if message.get("Date") else None
+    except (TypeError, ValueError):
+        sent_at = None
+    return InboundMail(
+        message_id=message_id, status=InboundStatus.UNSORTED,
+        sender_address=address.lower()[:254] or None, sender_name=one_line(name)[:200] or None,
+        subject=one_line(str(message.get("Subject", "")))[:300] or None,
+        sent_at=sent_at if sent_at and sent_at.tzinfo else None,
+        size=len(raw), raw=raw, received_at=now,
+    )  # fmt: skip
+
+
+def _store_unreadable(raw: bytes, error: str, now: datetime) -> Received:
+    message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
+    existing = db.session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
+    if existing is not None:
+        return Received(existing.id, existing.status, None, duplicate=True)
+    keep = raw if len(raw) <= current_app.config["MAIL_MAX_BYTES"] else None
+    return _saved(InboundMail(
+        message_id=message_id, status=InboundStatus.UNSORTED, size=len(raw), raw=keep,
+        error=error[:2000], received_at=now,
+    ))  # fmt: skip
+
+
+def _saved(mail: InboundMail) -> Received:
+    db.session.add(mail)
+    db.session.flush()
+    reference = _reference_of(mail.inquiry_id) if mail.inquiry_id else None
+    return Received(mail.id, mail.status, reference)
+
+
+def _reference_of(inquiry_id: int) -> str | None:
+    from crm.inquiries.models import Inquiry
+
+    return db.session.scalar(select(Inquiry.reference).where(Inquiry.id == inquiry_id))
