@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.audit.views import bp as audit_bp
     from crm.auth.views import account_bp, users_bp
     from crm.auth.views import bp as auth_bp
+    from crm.conversation.views import bp as mailbox_bp
     from crm.core.views import bp as core_bp
     from crm.inquiries.views import bp as inquiries_bp
     from crm.mail.views import bp as mail_bp
@@ -81,7 +82,7 @@ def register_blueprints(app: Flask) -> None:
 
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
-        users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp,
+        users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp, mailbox_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crm.activity.services import add_note, record_event
 from crm.conversation.mailtext import body_text, new_text, parse
@@ -119,7 +119,7 @@ def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     mail.inquiry_id, mail.status = inquiry.id, InboundStatus.ATTACHED
     db.session.add(mail)
     db.session.flush()
-    text = new_text(mail.text or "") or "–"
+    text = new_text(mail.text) if mail.text else (mail.error or "–")
     staff = active_user_with_email(mail.sender_address)
     if staff is not None:
         return add_note(text, staff, inquiry=inquiry)
@@ -288,3 +288,10 @@ def _reference_of(inquiry_id: int) -> str | None:
     from crm.inquiries.models import Inquiry
 
     return db.session.scalar(select(Inquiry.reference).where(Inquiry.id == inquiry_id))
+
+
+def count_unsorted() -> int:
+    """How many e-mails wait in the unsorted queue (status index)."""
+    return db.session.scalar(
+        select(func.count()).where(InboundMail.status == InboundStatus.UNSORTED)
+    )

@@ -31,7 +31,7 @@ def messages_of(inquiry) -> list[Message]:
     return list(
         db.session.scalars(
             select(Message)
-            .options(joinedload(Message.author))
+            .options(joinedload(Message.author), joinedload(Message.inbound_mail))
             .where(Message.inquiry_id == inquiry.id)
             .order_by(Message.created_at, Message.id)
         )
@@ -78,3 +78,24 @@ def thread_message_ids(inquiry) -> list[str]:
         .order_by(Message.created_at, Message.id)
     ).all()
     return [*receipt, *messages]
+
+
+def inquiry_fields_from_mail(mail) -> dict:
+    """What a new inquiry made from an unsorted e-mail starts with: the sender, the subject,
+    the text, and the organisation the sender's domain belongs to, if the register knows it."""
+    from crm.choices import Channel
+    from crm.partners.services import match_organisation
+
+    fields = {
+        "channel": Channel.EMAIL.value,
+        "contact_name": mail.sender_name or "",
+        "email": mail.sender_address or "",
+        "subject": (mail.subject or "")[:200],
+        "message": mail.text or "",
+    }
+    if mail.sender_address:
+        organisation = match_organisation(None, "", mail.sender_address)
+        if organisation is not None:
+            fields["organisation_name"] = organisation.name
+            fields["organisation_type"] = organisation.type.value
+    return fields

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from crm.activity.services import record_event
 from crm.audit.services import audit
@@ -113,3 +114,49 @@ def acknowledge_answer(inquiry, actor) -> None:
     inquiry.submitter_replied_at = None
     record_event("submitter_reply_acknowledged", actor, inquiry=inquiry)
     db.session.flush()
+
+
+# ---- the unsorted queue ------------------------------------------------------------------
+
+
+def attach_unsorted(mail, reference: str, actor):
+    """A person puts an unsorted e-mail on an inquiry: on its thread, like a matched reply."""
+    from crm.conversation.inbound import attach
+    from crm.inquiries.models import Inquiry
+
+    _require_unsorted(mail)
+    inquiry = db.session.scalar(select(Inquiry).where(Inquiry.reference == reference.strip()))
+    if inquiry is None:
+        raise DomainError(_("Det finns ingen förfrågan %(ref)s.", ref=reference), field="reference")
+    require_may_act(inquiry, actor)
+    mail.matched_by = "by_hand"
+    attach(mail, inquiry)
+    audit("inbound_mail_attached", actor, inquiry, mail=mail.id)
+    db.session.flush()
+    return inquiry
+
+
+def file_as_new_inquiry(mail, inquiry, actor) -> None:
+    """The e-mail became a new inquiry (its text is the inquiry's message)."""
+    from crm.conversation.models import InboundStatus
+
+    _require_unsorted(mail)
+    mail.inquiry_id, mail.status, mail.matched_by = inquiry.id, InboundStatus.ATTACHED, "new"
+    audit("inbound_mail_made_inquiry", actor, inquiry, mail=mail.id)
+    db.session.flush()
+
+
+def discard_unsorted(mail, actor) -> None:
+    from crm.conversation.models import InboundStatus
+
+    _require_unsorted(mail)
+    mail.status = InboundStatus.DISCARDED
+    audit("inbound_mail_discarded", actor, None, mail=mail.id)
+    db.session.flush()
+
+
+def _require_unsorted(mail) -> None:
+    from crm.conversation.models import InboundStatus
+
+    if mail.status is not InboundStatus.UNSORTED:
+        raise DomainError(_("Meddelandet är redan sorterat."))

@@ -160,6 +160,8 @@ class LogInquiryForm(InquiryFields):
         validate_choice=False,
     )
     send_receipt = BooleanField(_l("Skicka kvitto med statuslänk till avsändaren"))
+    # The unsorted e-mail this inquiry is made from, if any.
+    from_mail = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

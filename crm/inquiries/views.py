@@ -12,7 +12,7 @@ from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
 from crm.conversation import services as conversation
-from crm.conversation.queries import thread_of
+from crm.conversation.queries import inquiry_fields_from_mail, thread_of
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
@@ -47,7 +47,11 @@ bp = Blueprint("inquiries", __name__)
 @bp.get("/inbox")
 @permission_required(Permission.INQUIRY_VIEW)
 def inbox():
-    return render_template("inquiries/inbox.html", groups=inbox_for(current_user))
+    from crm.conversation.inbound import count_unsorted
+
+    return render_template(
+        "inquiries/inbox.html", groups=inbox_for(current_user), unsorted_count=count_unsorted()
+    )
 
 
 @bp.get("/inquiries")
@@ -71,18 +75,34 @@ def index():
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def new():
-    form = LogInquiryForm()
+    mail = _unsorted_mail(request.values.get("mail") or request.form.get("from_mail"))
+    if mail is not None and request.method == "GET":
+        form = LogInquiryForm(data={**inquiry_fields_from_mail(mail), "from_mail": str(mail.id)})
+    else:
+        form = LogInquiryForm()
     if form.validate_on_submit():
         inquiry, _token = services.log_inquiry(
             form.intake_data(), Channel(form.channel.data), current_user, form.send_receipt.data
         )
+        if mail is not None:
+            conversation.file_as_new_inquiry(mail, inquiry, current_user)
         reference = inquiry.reference
         remember_result(url_for("inquiries.detail", reference=reference))
         db.session.commit()
         flash(_("Förfrågan %(ref)s är registrerad.", ref=reference), "success")
         return redirect(url_for("inquiries.detail", reference=reference))
     status = 422 if form.is_submitted() else 200
-    return render_template("inquiries/new.html", form=form), status
+    return render_template("inquiries/new.html", form=form, mail=mail), status
+
+
+def _unsorted_mail(value: str | None):
+    """The unsorted e-mail a new inquiry is made from; one already sorted is not offered."""
+    from crm.conversation.models import InboundMail, InboundStatus
+
+    if not value or not value.isdigit():
+        return None
+    mail = db.session.get(InboundMail, int(value))
+    return mail if mail is not None and mail.status is InboundStatus.UNSORTED else None
 
 
 @bp.get("/inquiries/<reference>")

@@ -51,6 +51,7 @@ ACCESS = {
     "/dashboard": (302, 200, 200, 200, 403),
     "/export/inquiries.csv": (302, 200, 200, 403, 403),
     "/account": (302, 200, 200, 200, 200),
+    "/inbox/unsorted": (302, 200, 200, 403, 403),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -92,6 +93,8 @@ POST_ACCESS = {
     "/admin/closure-days": (302, 403, 403, 403, 422),
     "/admin/closure-days/{closure_day_id}/delete": (302, 403, 403, 403, 302),
     "/admin/closure-days/999999/delete": (302, 403, 403, 403, 404),
+    "/inbox/unsorted/999999/attach": (302, 404, 404, 403, 403),
+    "/inbox/unsorted/999999/discard": (302, 404, 404, 403, 403),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -108,7 +111,7 @@ ENDPOINTS = {
     "reports.export_inquiries", "account.profile", "account.new_calendar_link",
     "account.revoke_calendar_link", "audit.index", "mail.queue", "mail.send_again",
     "mail.discard", "workdays.closure_days", "workdays.add_closure_day",
-    "workdays.delete_closure_day",
+    "workdays.delete_closure_day", "mailbox.unsorted", "mailbox.attach", "mailbox.discard",
 }  # fmt: skip
 
 

@@ -51,3 +51,35 @@ def test_the_status_page_answer_works_without_javascript(page_for, live_server):
     submitter.fill("#answer-body", "Utan JavaScript.")
     submitter.click("main form button:text-is('Skicka')")
     assert "Utan JavaScript." in submitter.inner_text("ol.thread")
+
+
+def test_the_unsorted_queue_sorts_a_mail_into_a_new_inquiry(page_for, live_server):
+    from crm.conversation.inbound import receive
+    from crm.extensions import db
+    from tests.conversation.mails import mail
+
+    app, _ = live_server
+    with app.test_request_context():
+        try:
+            receive(mail("Vi vill ordna en konferens.", subject="Konferens 2027",
+                         sender="Karin Kask <karin@textilmuseet.se>"))  # fmt: skip
+            db.session.commit()
+        finally:
+            db.session.remove()
+    staff = page_for(bypass_csp=True)
+    log_in(staff, "secretary_general")
+    staff.goto("/inbox")
+    staff.click("text=väntar på att sorteras")
+    check(staff, "unsorted", "sv", None, screenshot=True)
+    switch_language(staff, "en")
+    check(staff, "unsorted", "en", None, screenshot=False)
+    switch_language(staff, "sv")
+    card = staff.locator("article.unsorted-mail", has_text="Konferens 2027")
+    card.locator("text=Gör en ny förfrågan av den").click()
+    assert staff.input_value("#contact_name") == "Karin Kask"
+    staff.select_option("#organisation_type", "museum")
+    staff.fill("#organisation_name", "Textilmuseet")
+    staff.select_option("#category", "research")
+    staff.click("main form button[type=submit]")
+    assert "är registrerad" in staff.inner_text("main")
+    assert "Vi vill ordna en konferens." in staff.inner_text("ol.thread")

@@ -332,8 +332,9 @@ def test_mail_received_from_the_person_is_exported_and_erased(app, runner, db):
     assert [m["text"] for m in exported["emails_received"]] == ["Hej från Anna"]
     assert runner.invoke(args=["crm", "gdpr-erase", email]).exit_code == 0
     rows = db.session.execute(
-        select(InboundMail.sender_address, InboundMail.text, InboundMail.raw)
-        .order_by(InboundMail.id)
+        select(InboundMail.sender_address, InboundMail.text, InboundMail.raw).order_by(
+            InboundMail.id
+        )
     ).all()
     assert rows[0] == (None, None, None)
     assert rows[1].sender_address == "annan@exempel.se"  # someone else's mail stays

@@ -1,0 +1,97 @@
+"""The unsorted queue: e-mail the intake could not file, for a person to sort."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.permissions import Permission, permission_required
+from crm.conversation import services
+from crm.conversation.forms import AttachMailForm, DiscardMailForm
+from crm.conversation.models import InboundMail, InboundStatus
+from crm.core.forms import show_domain_error
+from crm.core.idempotency import once, remember_result
+from crm.errors import DomainError
+from crm.extensions import db
+
+bp = Blueprint("mailbox", __name__)
+QUEUE_LIMIT = 100
+
+
+def unsorted_mail(limit: int = QUEUE_LIMIT) -> list[InboundMail]:
+    return list(
+        db.session.scalars(
+            select(InboundMail)
+            .where(InboundMail.status == InboundStatus.UNSORTED)
+            .order_by(InboundMail.received_at, InboundMail.id)
+            .limit(limit)
+        )
+    )
+
+
+def get_mail_or_404(mail_id: int) -> InboundMail:
+    mail = db.session.get(InboundMail, mail_id)
+    if mail is None:
+        abort(404)
+    return mail
+
+
+@bp.get("/inbox/unsorted")
+@permission_required(Permission.INQUIRY_EDIT)
+def unsorted():
+    return _show_queue()
+
+
+def _show_queue(failed: InboundMail | None = None, form=None, status: int = 200):
+    forms = {}
+    for mail in (rows := unsorted_mail()):
+        forms[mail.id] = (
+            form if failed is not None and mail.id == failed.id else AttachMailForm(formdata=None)
+        )
+    return render_template(
+        "conversation/unsorted.html",
+        mails=rows,
+        forms=forms,
+        discard=DiscardMailForm(formdata=None),
+    ), status
+
+
+@bp.post("/inbox/unsorted/<int:mail_id>/attach")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def attach(mail_id: int):
+    mail = get_mail_or_404(mail_id)
+    form = AttachMailForm()
+    if not form.validate_on_submit():
+        return _show_queue(mail, form, 422)
+    try:
+        inquiry = services.attach_unsorted(mail, form.reference.data, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        show_domain_error(form, exc)
+        return _show_queue(get_mail_or_404(mail_id), form, 422)
+    reference = inquiry.reference
+    target = url_for("inquiries.detail", reference=reference, _anchor="thread-end")
+    remember_result(target)
+    db.session.commit()
+    flash(_("E-postmeddelandet ligger nu i %(ref)s.", ref=reference), "success")
+    return redirect(target)
+
+
+@bp.post("/inbox/unsorted/<int:mail_id>/discard")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def discard(mail_id: int):
+    mail = get_mail_or_404(mail_id)
+    try:
+        services.discard_unsorted(mail, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _show_queue(status=409)
+    remember_result(url_for("mailbox.unsorted"))
+    db.session.commit()
+    flash(_("E-postmeddelandet är kasserat."), "success")
+    return redirect(url_for("mailbox.unsorted"))
