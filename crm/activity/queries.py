@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
@@ -67,12 +67,20 @@ def follow_ups_of(inquiry) -> list[FollowUp]:
     )
 
 
-def timeline_of(inquiry) -> list[TimelineEvent]:
-    return list(
-        db.session.scalars(
-            select(TimelineEvent)
-            .options(joinedload(TimelineEvent.actor))
-            .where(TimelineEvent.inquiry_id == inquiry.id)
-            .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
-        )
+TIMELINE_SHOWN = 50
+
+
+def timeline_of(inquiry, shown: int | None = TIMELINE_SHOWN) -> tuple[list[TimelineEvent], int]:
+    """The latest `shown` events of the inquiry, newest first (all with None), and how many
+    older ones there are; one statement."""
+    query = (
+        select(TimelineEvent, func.count().over())
+        .options(joinedload(TimelineEvent.actor))
+        .where(TimelineEvent.inquiry_id == inquiry.id)
+        .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
     )
+    if shown is not None:
+        query = query.limit(shown)
+    rows = db.session.execute(query).all()
+    total = rows[0][1] if rows else 0
+    return [event for event, _ in rows], total - len(rows)

@@ -82,7 +82,7 @@ def receive(raw: bytes, now: datetime | None = None) -> Received:
     try:
         mail.text = body_text(message)
     except Exception as exc:
-        mail.status, mail.error = InboundStatus.UNSORTED, f"{type(exc).__name__}: {exc}"
+        mail.status, mail.error = InboundStatus.UNSORTED, one_line(f"{type(exc).__name__}: {exc}")
         return _saved(mail)
     _file(mail, message, now)
     return _saved(mail)
@@ -273,7 +273,7 @@ def _store_unreadable(raw: bytes, error: str, now: datetime) -> Received:
     keep = raw if len(raw) <= current_app.config["MAIL_MAX_BYTES"] else None
     return _saved(InboundMail(
         message_id=message_id, status=InboundStatus.UNSORTED, size=len(raw), raw=keep,
-        error=error[:2000], received_at=now,
+        error=one_line(error)[:2000], received_at=now,
     ))  # fmt: skip
 
 

@@ -54,6 +54,8 @@ def _above_marker(text: str) -> str:
 
 
 def _tidy(text: str) -> str:
+    # NUL never belongs in text (and PostgreSQL refuses it in a text column).
+    text = text.replace("\x00", "")
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()

@@ -7,12 +7,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
-from crm.activity.queries import follow_ups_of, get_note_or_404, timeline_of
+from crm.activity.queries import TIMELINE_SHOWN, follow_ups_of, get_note_or_404, timeline_of
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
 from crm.conversation import services as conversation
-from crm.conversation.queries import inquiry_fields_from_mail, thread_of
+from crm.conversation.queries import THREAD_SHOWN, inquiry_fields_from_mail, thread_of
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
@@ -142,13 +142,17 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
     }
     defaults.update(forms or {})
     can_edit = may_act_on(current_user, inquiry)
+    whole = request.args.get("hela") == "1"  # the whole thread and timeline, however long
+    thread = thread_of(inquiry, shown=None if whole else THREAD_SHOWN)
+    events, older_events = timeline_of(inquiry, shown=None if whole else TIMELINE_SHOWN)
     return (
         render_template(
             "inquiries/detail.html",
             inquiry=inquiry,
             regions=[region_name(code) for code in inquiry.regions],
-            events=timeline_of(inquiry),
-            thread=thread_of(inquiry),
+            events=events,
+            older_events=older_events,
+            thread=thread,
             follow_ups=follow_ups_of(inquiry),
             forms=defaults,
             can_edit=can_edit,

@@ -184,7 +184,8 @@ def test_the_staff_thread_holds_everything_in_time_order_and_marks_internal_entr
     answer_on_status_page(inquiry, "Tack", now=start + timedelta(hours=4))
     db.session.commit()
     thread = thread_of(fresh(db, inquiry))
-    assert [(entry.kind, entry.internal) for entry in thread] == [
+    assert thread.earlier == 0
+    assert [(entry.kind, entry.internal) for entry in thread.entries] == [
         ("original", False), ("note", True), ("contact", True),
         ("message", False), ("message", False),
     ]  # fmt: skip
@@ -201,6 +202,26 @@ def test_the_thread_is_read_in_a_fixed_number_of_statements(ctx, db, staff, coun
     inquiry = fresh(db, inquiry)
     with count_queries() as counted:
         thread = thread_of(inquiry)
-        [entry.item.author for entry in thread if entry.kind == "message"]  # loaded with it
+        [entry.item.author for entry in thread.entries if entry.kind == "message"]  # loaded
     assert counted() == 3
-    assert len(thread) == 16
+    assert len(thread.entries) == 16
+
+
+def test_a_long_thread_opens_on_its_latest_entries_with_the_rest_counted(ctx, db, staff):
+    start = utcnow() - timedelta(days=10)
+    inquiry = InquiryFactory(created_at=start)
+    for n in range(40):
+        send_reply(inquiry, f"Svar {n}", staff, now=start + timedelta(hours=2 * n))
+        answer_on_status_page(inquiry, f"Fråga {n}", now=start + timedelta(hours=2 * n + 1))
+    for n in range(5):
+        note = add_note(f"Not {n}", staff, inquiry=inquiry)
+        note.created_at = start + timedelta(hours=2 * n, minutes=30)  # among the oldest
+    db.session.commit()
+    thread = thread_of(fresh(db, inquiry), shown=50)
+    assert thread.entries[0].kind == "original"
+    assert len(thread.entries) == 51
+    assert thread.earlier == 85 - 50
+    shown = [entry.item.body for entry in thread.entries[1:]]
+    assert (shown[0], shown[-1]) == ("Svar 15", "Fråga 39")  # the latest 50, oldest first
+    whole = thread_of(fresh(db, inquiry), shown=None)
+    assert (len(whole.entries), whole.earlier) == (86, 0)
