@@ -107,6 +107,10 @@ class Config:
         self.MAIL_INTAKE_PLUS_ADDRESSING = _env_bool("MAIL_INTAKE_PLUS_ADDRESSING", False)
         # Larger incoming mail is not stored: it waits in the unsorted queue with the reason.
         self.MAIL_MAX_BYTES = _env_int("MAIL_MAX_BYTES", 10 * 1024 * 1024)
+        # More unsorted mail than this from one sender in a day is kept but kept out of the queue.
+        self.MAIL_UNSORTED_PER_SENDER_PER_DAY = _env_int("MAIL_UNSORTED_PER_SENDER_PER_DAY", 20)
+        # Discarded and looped-back mail is deleted this long after it came.
+        self.MAIL_DISCARDED_DAYS = _env_int("MAIL_DISCARDED_DAYS", 30)
         # The mailbox `flask crm fetch-mail` reads (IMAP over TLS unless MAIL_IMAP_SSL=false).
         self.MAIL_IMAP_HOST = os.environ.get("MAIL_IMAP_HOST") or None
         self.MAIL_IMAP_PORT = _env_int("MAIL_IMAP_PORT", 993)

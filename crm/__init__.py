@@ -36,7 +36,7 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
 def register_extensions(app: Flask) -> None:
     from crm import database, i18n, logs, security
     from crm.auth.loader import init_login
-    from crm.core import templating
+    from crm.core import templating, uploads
     from crm.extensions import babel, csrf, db, limiter
 
     logs.init_app(app)
@@ -57,6 +57,7 @@ def register_extensions(app: Flask) -> None:
             render_as_batch=True,
             compare_type=True,
         )
+    uploads.init_app(app)  # before the CSRF check, which reads the body
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

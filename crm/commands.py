@@ -272,13 +272,17 @@ def send_reminders_command() -> None:
 @crm_cli.command("purge-expired")
 @click.option("--dry-run", is_flag=True, help="Only list what would be anonymised.")
 def purge_expired_command(dry_run: bool) -> None:
-    """Anonymise personal data of inquiries ended longer ago than the retention period."""
+    """Anonymise personal data of inquiries ended longer ago than the retention period; forget
+    old one-time form ids, and discarded and looped-back e-mail (MAIL_DISCARDED_DAYS)."""
+    from crm.conversation.inbound import forget_discarded_mail
     from crm.core.idempotency import forget_old_submissions
     from crm.privacy.services import purge_expired
 
     references = purge_expired(current_app.config, dry_run=dry_run)
     if not dry_run:
         forget_old_submissions()
+        forgotten = forget_discarded_mail()
+        click.echo(f"Deleted {forgotten} discarded e-mails.")
     db.session.commit()
     verb = "Would anonymise" if dry_run else "Anonymised"
     click.echo(f"{verb} {len(references)} inquiries.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -21,3 +22,13 @@ class AttachMailForm(OnceForm):
 
 class DiscardMailForm(OnceForm):
     """Keep an unsorted e-mail out of the queue (spam, or nothing to act on)."""
+
+
+class EmlUploadForm(OnceForm):
+    """An e-mail saved from a mail program (.eml), read instead of retyped."""
+
+    eml = FileField(
+        _l("E-postmeddelande (.eml)"),
+        validators=[FileRequired(_l("Välj en .eml-fil."))],
+        render_kw={"accept": ".eml,message/rfc822"},
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
@@ -98,7 +98,7 @@ def _file(mail: InboundMail, message: EmailMessage, now: datetime) -> None:
     mail.automatic = _is_automatic(message)
     inquiry, rule = _match(message, mail.sender_address)
     if inquiry is None:
-        mail.status = InboundStatus.UNSORTED
+        _queue_unsorted(mail, now)
         return
     mail.inquiry_id, mail.matched_by = inquiry.id, rule
     if mail.automatic:  # an out-of-office: recorded, but nobody is called to answer it
@@ -131,6 +131,25 @@ def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     db.session.add(message)
     submitter_wrote(inquiry, message)
     return message
+
+
+def _queue_unsorted(mail: InboundMail, now: datetime) -> None:
+    """Into the unsorted queue, unless the sender has filled it today: a flood from one address
+    is kept (discarded, with the reason) but does not bury everyone else's mail."""
+    limit = current_app.config["MAIL_UNSORTED_PER_SENDER_PER_DAY"]
+    recent = db.session.scalar(
+        select(func.count()).where(
+            InboundMail.sender_address == mail.sender_address,
+            InboundMail.status == InboundStatus.UNSORTED,
+            InboundMail.received_at > now - timedelta(days=1),
+        )
+    )
+    if mail.sender_address and recent >= limit:
+        mail.status = InboundStatus.DISCARDED
+        mail.error = f"Fler än {limit} osorterade meddelanden från avsändaren det senaste dygnet."
+        log.warning("inbound mail from %s discarded: over the daily limit", mail.sender_address)
+        return
+    mail.status = InboundStatus.UNSORTED
 
 
 def _match(message: EmailMessage, sender: str | None):
@@ -295,3 +314,19 @@ def count_unsorted() -> int:
     return db.session.scalar(
         select(func.count()).where(InboundMail.status == InboundStatus.UNSORTED)
     )
+
+
+def forget_discarded_mail(now: datetime | None = None) -> int:
+    """Delete discarded and looped-back e-mail older than MAIL_DISCARDED_DAYS: nobody needs
+    it, and it holds personal data. Returns how many were deleted."""
+    from sqlalchemy import delete
+
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["MAIL_DISCARDED_DAYS"])
+    result = db.session.execute(
+        delete(InboundMail).where(
+            InboundMail.status.in_((InboundStatus.DISCARDED, InboundStatus.LOOP)),
+            InboundMail.received_at < cutoff,
+        )
+    )
+    return result.rowcount

@@ -160,3 +160,29 @@ def _require_unsorted(mail) -> None:
 
     if mail.status is not InboundStatus.UNSORTED:
         raise DomainError(_("Meddelandet är redan sorterat."))
+
+
+def receive_uploaded_eml(raw: bytes, actor):
+    """Staff hand in a saved e-mail: filed like any received mail (a reply joins its thread,
+    once however often it is uploaded); a file that is no e-mail is refused."""
+    from flask import current_app
+
+    from crm.conversation.inbound import receive
+    from crm.conversation.mailtext import parse
+
+    if len(raw) > current_app.config["MAIL_MAX_BYTES"]:
+        raise DomainError(
+            _(
+                "Filen är för stor (högst %(mb)d MB).",
+                mb=current_app.config["MAIL_MAX_BYTES"] // 2**20,
+            ),
+            field="eml",
+        )
+    headers = parse(raw[:65536])
+    if not (headers.get("From") or headers.get("Subject")) or (
+        headers.defects and not headers.keys()
+    ):
+        raise DomainError(_("Filen är inget e-postmeddelande (.eml)."), field="eml")
+    received = receive(raw)
+    audit("eml_uploaded", actor, None, mail=received.mail_id, duplicate=received.duplicate)
+    return received

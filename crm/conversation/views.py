@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from crm.auth.permissions import Permission, permission_required
 from crm.conversation import services
-from crm.conversation.forms import AttachMailForm, DiscardMailForm
+from crm.conversation.forms import AttachMailForm, DiscardMailForm, EmlUploadForm
 from crm.conversation.models import InboundMail, InboundStatus
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
+from crm.core.uploads import accepts_upload
 from crm.errors import DomainError
 from crm.extensions import db
 
@@ -95,3 +96,43 @@ def discard(mail_id: int):
     db.session.commit()
     flash(_("E-postmeddelandet är kasserat."), "success")
     return redirect(url_for("mailbox.unsorted"))
+
+
+def _mail_size_limit() -> int:
+    return current_app.config["MAIL_MAX_BYTES"]
+
+
+@bp.post("/inquiries/new/eml")
+@accepts_upload(_mail_size_limit)
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def upload_eml():
+    """Read a saved e-mail: a reply lands on its inquiry's thread; anything else opens the
+    new-inquiry form filled in from it."""
+    form = EmlUploadForm()
+    if not form.validate_on_submit():
+        return _new_inquiry_page(form)
+    raw = form.eml.data.read(_mail_size_limit() + 1)
+    try:
+        received = services.receive_uploaded_eml(raw, current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        show_domain_error(form, exc)
+        return _new_inquiry_page(form)
+    if received.reference is not None:
+        target = url_for("inquiries.detail", reference=received.reference, _anchor="thread-end")
+        message = _("Meddelandet hör till %(ref)s och ligger nu i tråden.", ref=received.reference)
+    else:
+        target = url_for("inquiries.new", mail=received.mail_id)
+        message = _("Kontrollera uppgifterna från e-postmeddelandet och spara förfrågan.")
+    remember_result(target)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
+
+
+def _new_inquiry_page(upload_form):
+    from crm.inquiries.forms import LogInquiryForm
+
+    form = LogInquiryForm(formdata=None)
+    return render_template("inquiries/new.html", form=form, upload=upload_form, mail=None), 422

@@ -12,6 +12,7 @@ from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
 from crm.conversation import services as conversation
+from crm.conversation.forms import EmlUploadForm
 from crm.conversation.queries import THREAD_SHOWN, inquiry_fields_from_mail, thread_of
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
@@ -92,7 +93,8 @@ def new():
         flash(_("Förfrågan %(ref)s är registrerad.", ref=reference), "success")
         return redirect(url_for("inquiries.detail", reference=reference))
     status = 422 if form.is_submitted() else 200
-    return render_template("inquiries/new.html", form=form, mail=mail), status
+    upload = EmlUploadForm(formdata=None)
+    return render_template("inquiries/new.html", form=form, mail=mail, upload=upload), status
 
 
 def _unsorted_mail(value: str | None):

@@ -95,6 +95,7 @@ POST_ACCESS = {
     "/admin/closure-days/999999/delete": (302, 403, 403, 403, 404),
     "/inbox/unsorted/999999/attach": (302, 404, 404, 403, 403),
     "/inbox/unsorted/999999/discard": (302, 404, 404, 403, 403),
+    "/inquiries/new/eml": (302, 422, 422, 403, 403),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -112,6 +113,7 @@ ENDPOINTS = {
     "account.revoke_calendar_link", "audit.index", "mail.queue", "mail.send_again",
     "mail.discard", "workdays.closure_days", "workdays.add_closure_day",
     "workdays.delete_closure_day", "mailbox.unsorted", "mailbox.attach", "mailbox.discard",
+    "mailbox.upload_eml",
 }  # fmt: skip
 
 

@@ -221,3 +221,26 @@ def test_a_message_without_message_id_is_still_recognised_by_its_content(ctx, db
     raw = mail("Utan id").replace(b"Message-ID:", b"X-Old-Message-ID:")
     receive(raw)
     assert receive(raw).duplicate
+
+
+def test_a_flood_from_one_sender_is_kept_out_of_the_queue(ctx, db):
+    ctx.config["MAIL_UNSORTED_PER_SENDER_PER_DAY"] = 3
+    results = [receive(mail(f"Köp nu {n}", sender="spam@exempel.se")) for n in range(5)]
+    other = receive(mail("Hej", sender="person@exempel.se"))
+    assert [r.status.value for r in results] == ["unsorted"] * 3 + ["discarded"] * 2
+    assert "Fler än 3" in stored(db)[3].error
+    assert other.status is InboundStatus.UNSORTED  # others still reach the queue
+
+
+def test_discarded_and_looped_mail_is_deleted_after_its_days(ctx, db, inquiry):
+    from datetime import timedelta
+
+    from crm.conversation.inbound import forget_discarded_mail
+    from crm.timeutil import utcnow
+
+    long_ago = utcnow() - timedelta(days=31)
+    receive(mail("Loop", message_id=new_message_id(inquiry.reference)), now=long_ago)
+    kept = receive(mail("Osorterad"), now=long_ago)
+    recent = receive(mail("Loop igen", message_id=new_message_id(inquiry.reference)))
+    assert forget_discarded_mail() == 1
+    assert {row.id for row in stored(db)} == {kept.mail_id, recent.mail_id}

@@ -126,3 +126,56 @@ def test_staff_can_open_the_whole_message_behind_a_reply(app, client, db, login_
     assert "Kort svar." in page
     assert "Visa hela meddelandet" in page
     assert "Kan ni skicka en budget?" in page  # the quoted part, inside the details
+
+
+def upload(client, raw: bytes, name="svar.eml"):
+    from io import BytesIO
+
+    return client.post(
+        "/inquiries/new/eml",
+        data={"submission_id": new_submission_id(), "eml": (BytesIO(raw), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_uploaded_eml_fills_in_the_new_inquiry_form(app, client, db, login_as):
+    login_as("secretary_general")
+    raw = mail("Vi vill låna ut en utställning.", subject="Utlån 2027",
+               sender="Per Persson <per@vasterbotten.se>")  # fmt: skip
+    response = upload(client, raw)
+    assert response.status_code == 302
+    assert "/inquiries/new?mail=" in response.headers["Location"]
+    form = client.get(response.headers["Location"]).text
+    assert 'value="Per Persson"' in form
+    assert "Vi vill låna ut en utställning." in form
+
+
+def test_an_uploaded_reply_lands_on_its_thread_once(app, client, db, login_as):
+    from crm.mail.threading import new_message_id
+    from tests.conversation.mails import gmail_reply
+
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory(assignee_id=me.id, email="asa.oberg@hembygd-sormland.se")
+    with app.app_context():
+        ours = new_message_id(inquiry.reference)
+    raw = mail(gmail_reply("Svar via fil."), In_Reply_To=ours)
+    first, second = upload(client, raw), upload(client, raw)
+    assert first.headers["Location"].endswith(f"/inquiries/{inquiry.reference}#thread-end")
+    assert second.headers["Location"] == first.headers["Location"]
+    assert [m.body for m in db.session.scalars(select(Message))] == ["Svar via fil."]
+
+
+def test_a_file_that_is_no_email_is_refused_beside_the_field(client, db, login_as):
+    login_as("secretary_general")
+    response = upload(client, b"%PDF-1.7\n binary", name="budget.pdf")
+    assert response.status_code == 422
+    assert re.search(r'id="eml-error"[^>]*>Filen är inget e-postmeddelande', response.text)
+    assert db.session.scalars(select(InboundMail)).all() == []
+
+
+def test_an_eml_larger_than_the_other_forms_allow_is_accepted(app, client, db, login_as):
+    login_as("secretary_general")
+    raw = mail("Lång text. " * 20_000, subject="Stor")  # ~220 kB, above the 64 KiB form limit
+    assert len(raw) > app.config["MAX_CONTENT_LENGTH"]
+    assert upload(client, raw).status_code == 302
+    assert client.post("/inquiries/new", data={"message": "x" * 100_000}).status_code == 413
