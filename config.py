@@ -107,7 +107,10 @@ class Config:
         self.MAIL_INTAKE_PLUS_ADDRESSING = _env_bool("MAIL_INTAKE_PLUS_ADDRESSING", False)
         # Larger incoming mail is not stored: it waits in the unsorted queue with the reason.
         self.MAIL_MAX_BYTES = _env_int("MAIL_MAX_BYTES", 10 * 1024 * 1024)
-        # More unsorted mail than this from one sender in a day is kept but kept out of the queue.
+        # The receiving mail server's authserv-id (RFC 8601): when set, a reply matched only by
+        # the subject tag must carry its Authentication-Results with dmarc, dkim or spf=pass.
+        self.MAIL_AUTHSERV_ID = os.environ.get("MAIL_AUTHSERV_ID") or None
+        # More unsorted mail than this from one sender in a day is listed after everyone else's.
         self.MAIL_UNSORTED_PER_SENDER_PER_DAY = _env_int("MAIL_UNSORTED_PER_SENDER_PER_DAY", 20)
         # Discarded and looped-back mail is deleted this long after it came.
         self.MAIL_DISCARDED_DAYS = _env_int("MAIL_DISCARDED_DAYS", 30)

@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from crm.activity.services import add_note, record_event
@@ -30,6 +31,7 @@ from crm.conversation.models import (
     MessageChannel,
 )
 from crm.conversation.services import submitter_wrote
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.mail.models import OutboxMessage
 from crm.mail.services import one_line
@@ -41,6 +43,7 @@ from crm.mail.threading import (
     subject_reference,
 )
 from crm.timeutil import utcnow
+from crm.validation import strip_control_characters
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,9 @@ class Received:
 
 
 def receive(raw: bytes, now: datetime | None = None) -> Received:
-    """Store one e-mail once (by Message-ID) and file it. The caller commits; only then may
-    the mailbox forget the message."""
+    """Store one e-mail once and file it. The caller commits; only then may the mailbox forget
+    the message. Whatever goes wrong while filing, the mail is kept, unsorted, with the reason:
+    one odd message must never block the intake."""
     now = now or utcnow()
     too_large = len(raw) > current_app.config["MAIL_MAX_BYTES"]
     try:
@@ -70,22 +74,47 @@ def receive(raw: bytes, now: datetime | None = None) -> Received:
     except Exception as exc:  # unreadable: keep it whole for a person
         log.warning("inbound mail could not be parsed: %s", exc)
         return _store_unreadable(raw, f"{type(exc).__name__}: {exc}", now)
-    existing = db.session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
+    content = _content_hash(raw)
+    existing = _stored(message_id)
+    if existing is not None and existing.content_sha256 not in (None, content):
+        # The same Message-ID on a different message (a sloppy sender): a message of its own.
+        message_id = _normalised(f"{message_id[:-1]}.{content[:16]}>")
+        existing = _stored(message_id)
     if existing is not None:
         reference = existing.inquiry_id and _reference_of(existing.inquiry_id)
         return Received(existing.id, existing.status, reference, duplicate=True)
-    mail = _new_row(message, message_id, raw, now)
+    try:
+        with db.session.begin_nested():
+            mail = _new_row(message, message_id, raw, content, now)
+            _read_and_file(mail, message, too_large, now)
+            db.session.add(mail)
+            db.session.flush()
+    except Exception as exc:
+        log.exception("inbound mail %s could not be filed; kept unsorted", message_id)
+        mail = InboundMail(
+            message_id=message_id, status=InboundStatus.UNSORTED, size=len(raw),
+            raw=None if too_large else raw, content_sha256=content, received_at=now,
+            error=one_line(f"Kunde inte sorteras: {type(exc).__name__}: {exc}")[:2000],
+        )  # fmt: skip
+    return _saved(mail)
+
+
+def _read_and_file(mail: InboundMail, message: EmailMessage, too_large: bool, now) -> None:
     if too_large:
+        limit = current_app.config["MAIL_MAX_BYTES"]
         mail.raw, mail.status = None, InboundStatus.UNSORTED
-        mail.error = f"För stort: {len(raw)} byte (högst {current_app.config['MAIL_MAX_BYTES']})."
-        return _saved(mail)
+        mail.error = f"För stort: {mail.size} byte (högst {limit})."
+        return
     try:
         mail.text = body_text(message)
     except Exception as exc:
         mail.status, mail.error = InboundStatus.UNSORTED, one_line(f"{type(exc).__name__}: {exc}")
-        return _saved(mail)
+        return
     _file(mail, message, now)
-    return _saved(mail)
+
+
+def _stored(message_id: str) -> InboundMail | None:
+    return db.session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
 
 
 def _file(mail: InboundMail, message: EmailMessage, now: datetime) -> None:
@@ -100,6 +129,11 @@ def _file(mail: InboundMail, message: EmailMessage, now: datetime) -> None:
     if inquiry is None:
         _queue_unsorted(mail, now)
         return
+    if inquiry.anonymised_at is not None:  # its personal data is gone: take in no new
+        _queue_unsorted(
+            mail, now, f"Hör till {inquiry.reference}, vars personuppgifter är borttagna."
+        )
+        return
     mail.inquiry_id, mail.matched_by = inquiry.id, rule
     if mail.automatic:  # an out-of-office: recorded, but nobody is called to answer it
         mail.status = InboundStatus.AUTOMATIC
@@ -107,20 +141,30 @@ def _file(mail: InboundMail, message: EmailMessage, now: datetime) -> None:
         db.session.flush()
         record_event("automatic_reply", None, inquiry=inquiry, at=now, mail=mail.id)
         return
-    attach(mail, inquiry, now)
+    try:
+        with db.session.begin_nested():
+            attach(mail, inquiry, now)
+    except DomainError as exc:
+        mail.inquiry_id, mail.matched_by = None, None
+        _queue_unsorted(mail, now, f"{inquiry.reference}: {exc.message}")
 
 
 def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     """Put the mail on the inquiry: a message from the submitter, or an internal note when a
     staff member wrote it (say, answering a notice by e-mail)."""
     from crm.auth.queries import active_user_with_email
+    from crm.inquiries.conflicts import may_act_on
 
     now = now or utcnow()
+    if inquiry.anonymised_at is not None:
+        raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
+    staff = active_user_with_email(mail.sender_address)
+    if staff is not None and not may_act_on(staff, inquiry):
+        raise DomainError(_("Avsändaren får inte skriva i den här förfrågan."))
     mail.inquiry_id, mail.status = inquiry.id, InboundStatus.ATTACHED
     db.session.add(mail)
     db.session.flush()
     text = new_text(mail.text) if mail.text else (mail.error or "–")
-    staff = active_user_with_email(mail.sender_address)
     if staff is not None:
         return add_note(text, staff, inquiry=inquiry)
     message = Message(
@@ -133,10 +177,13 @@ def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     return message
 
 
-def _queue_unsorted(mail: InboundMail, now: datetime) -> None:
-    """Into the unsorted queue, unless the sender has filled it today: a flood from one address
-    is kept (discarded, with the reason) but does not bury everyone else's mail."""
+def _queue_unsorted(mail: InboundMail, now: datetime, reason: str | None = None) -> None:
+    """Into the unsorted queue. A flood from one address (perhaps forged, to bury someone's
+    real mail) is kept there too, but marked and listed after everyone else's."""
+    mail.status, mail.error = InboundStatus.UNSORTED, reason
     limit = current_app.config["MAIL_UNSORTED_PER_SENDER_PER_DAY"]
+    if not mail.sender_address:
+        return
     recent = db.session.scalar(
         select(func.count()).where(
             InboundMail.sender_address == mail.sender_address,
@@ -144,12 +191,9 @@ def _queue_unsorted(mail: InboundMail, now: datetime) -> None:
             InboundMail.received_at > now - timedelta(days=1),
         )
     )
-    if mail.sender_address and recent >= limit:
-        mail.status = InboundStatus.DISCARDED
-        mail.error = f"Fler än {limit} osorterade meddelanden från avsändaren det senaste dygnet."
-        log.warning("inbound mail from %s discarded: over the daily limit", mail.sender_address)
-        return
-    mail.status = InboundStatus.UNSORTED
+    if recent >= limit:
+        mail.flooded = True
+        log.warning("inbound mail from %s: over the daily limit, listed last", mail.sender_address)
 
 
 def _match(message: EmailMessage, sender: str | None):
@@ -170,17 +214,31 @@ def _match(message: EmailMessage, sender: str | None):
     if (inquiry := by_reference(plus_address_reference(recipients))) is not None:
         return inquiry, "plus_address"
     inquiry = by_reference(subject_reference(str(message.get("Subject", ""))))
-    if inquiry is not None and sender and _may_write_into(inquiry, sender):
+    if inquiry is not None and _from_submitter(inquiry, sender) and _sender_verified(message):
         return inquiry, "subject_and_sender"
     return None, None
 
 
-def _may_write_into(inquiry, sender: str) -> bool:
-    from crm.auth.queries import active_user_with_email
+def _from_submitter(inquiry, sender: str | None) -> bool:
+    """Only the submitter's own address: staff answer by replying to our (signed) mail, so a
+    forged staff address with a typed reference never writes an internal note."""
+    return bool(sender) and inquiry.email.lower() == sender.lower()
 
-    if inquiry.anonymised_at is None and inquiry.email.lower() == sender.lower():
+
+def _sender_verified(message: EmailMessage) -> bool:
+    """With MAIL_AUTHSERV_ID set, the receiving server must have vouched for the sender
+    (RFC 8601 Authentication-Results: dmarc, dkim or spf pass); a From line alone is easy to
+    forge. Without it, the From line is taken as it is."""
+    authserv_id = current_app.config["MAIL_AUTHSERV_ID"]
+    if not authserv_id:
         return True
-    return active_user_with_email(sender) is not None
+    for header in message.get_all("Authentication-Results", []):
+        value = str(header).strip()
+        if value.split(";", 1)[0].strip().lower() != authserv_id.lower():
+            continue
+        if any(f"{method}=pass" in value.lower() for method in ("dmarc", "dkim", "spf")):
+            return True
+    return False
 
 
 # ---- mail that is not a person writing --------------------------------------------------
@@ -188,8 +246,9 @@ def _may_write_into(inquiry, sender: str) -> bool:
 
 def _is_ours(message: EmailMessage) -> bool:
     """Our own mail come back (a loop through a forward or a misconfigured alias)."""
-    own = str(message.get("Message-ID", ""))
-    return bool(SIGNED_ID.search(own)) or own.strip().endswith(f"@{sender_domain()}>")
+    own = str(message.get("Message-ID", "")).strip()
+    made_by_us = own.startswith("<sam.") and own.endswith(f"@{sender_domain()}>")
+    return made_by_us or bool(SIGNED_ID.search(own))
 
 
 def _is_automatic(message: EmailMessage) -> bool:
@@ -264,12 +323,42 @@ def _message_id(message: EmailMessage, raw: bytes) -> str:
     message fetched twice is still recognised."""
     value = one_line(str(message.get("Message-ID", "") or ""))
     if value:
-        return value[:255]
+        return _normalised(value)
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
 
 
-def _new_row(message: EmailMessage, message_id: str, raw: bytes, now: datetime) -> InboundMail:
-    name, address = parseaddr(str(message.get("From", "")))
+def _normalised(message_id: str) -> str:
+    """A Message-ID fit to store and to quote in our own In-Reply-To: printable ASCII, at most
+    255 characters; another is replaced by its hash (still the same for the same input)."""
+    if message_id.isascii() and message_id.isprintable() and len(message_id) <= 255:
+        return message_id
+    digest = hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+    return f"<sha256.{digest}@samverka.invalid>"
+
+
+def _content_hash(raw: bytes) -> str:
+    """The message's body, hashed: the same message delivered twice (with other Received
+    lines on top) has the same body."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        _head, found, body = raw.partition(separator)
+        if found:
+            return hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _address(value: str) -> str | None:
+    """The sender's address, when it is one: no control characters, an @, no spaces."""
+    address = strip_control_characters(parseaddr(value)[1]).strip().lower()
+    if "@" not in address or " " in address or len(address) > 254:
+        return None
+    return address
+
+
+def _new_row(
+    message: EmailMessage, message_id: str, raw: bytes, content: str, now: datetime
+) -> InboundMail:
+    sender = str(message.get("From", ""))
+    name = parseaddr(sender)[0]
     sent_at = None
     try:
         sent_at = parsedate_to_datetime(str(message.get("Date"))) if message.get("Date") else None
@@ -277,16 +366,16 @@ def _new_row(message: EmailMessage, message_id: str, raw: bytes, now: datetime) 
         sent_at = None
     return InboundMail(
         message_id=message_id, status=InboundStatus.UNSORTED,
-        sender_address=address.lower()[:254] or None, sender_name=one_line(name)[:200] or None,
+        sender_address=_address(sender), sender_name=one_line(name)[:200] or None,
         subject=one_line(str(message.get("Subject", "")))[:300] or None,
         sent_at=sent_at if sent_at and sent_at.tzinfo else None,
-        size=len(raw), raw=raw, received_at=now,
+        size=len(raw), raw=raw, content_sha256=content, received_at=now,
     )  # fmt: skip
 
 
 def _store_unreadable(raw: bytes, error: str, now: datetime) -> Received:
     message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
-    existing = db.session.scalar(select(InboundMail).where(InboundMail.message_id == message_id))
+    existing = _stored(message_id)
     if existing is not None:
         return Received(existing.id, existing.status, None, duplicate=True)
     keep = raw if len(raw) <= current_app.config["MAIL_MAX_BYTES"] else None

@@ -122,6 +122,10 @@ class InboundMail(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # More unsorted mail from the sender than a day allows: listed after everyone else's.
+    flooded: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of the body: the same Message-ID on different content is another message.
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_inbound_mails_status_received_at", "status", "received_at"),)

@@ -184,5 +184,10 @@ def receive_uploaded_eml(raw: bytes, actor):
     ):
         raise DomainError(_("Filen är inget e-postmeddelande (.eml)."), field="eml")
     received = receive(raw)
+    if received.reference is not None:
+        from crm.inquiries.models import Inquiry
+
+        inquiry = db.session.scalar(select(Inquiry).where(Inquiry.reference == received.reference))
+        require_may_act(inquiry, actor)  # jäv: the view rolls the filing back
     audit("eml_uploaded", actor, None, mail=received.mail_id, duplicate=received.duplicate)
     return received

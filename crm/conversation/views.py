@@ -10,11 +10,12 @@ from sqlalchemy import select
 from crm.auth.permissions import Permission, permission_required
 from crm.conversation import services
 from crm.conversation.forms import AttachMailForm, DiscardMailForm, EmlUploadForm
+from crm.conversation.inbound import count_unsorted
 from crm.conversation.models import InboundMail, InboundStatus
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.uploads import accepts_upload
-from crm.errors import DomainError
+from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
 
 bp = Blueprint("mailbox", __name__)
@@ -26,7 +27,7 @@ def unsorted_mail(limit: int = QUEUE_LIMIT) -> list[InboundMail]:
         db.session.scalars(
             select(InboundMail)
             .where(InboundMail.status == InboundStatus.UNSORTED)
-            .order_by(InboundMail.received_at, InboundMail.id)
+            .order_by(InboundMail.flooded, InboundMail.received_at, InboundMail.id)
             .limit(limit)
         )
     )
@@ -55,6 +56,7 @@ def _show_queue(failed: InboundMail | None = None, form=None, status: int = 200)
         "conversation/unsorted.html",
         mails=rows,
         forms=forms,
+        total=count_unsorted(),
         discard=DiscardMailForm(formdata=None),
     ), status
 
@@ -115,6 +117,8 @@ def upload_eml():
     raw = form.eml.data.read(_mail_size_limit() + 1)
     try:
         received = services.receive_uploaded_eml(raw, current_user)
+    except NotPermitted:
+        raise  # jäv: 403 with its reason, and the filing rolled back
     except DomainError as exc:
         db.session.rollback()
         show_domain_error(form, exc)

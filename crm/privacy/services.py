@@ -261,6 +261,12 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
             .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
         )
         _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
+        # What they wrote on other people's threads (a colleague's inquiry, say).
+        db.session.execute(
+            update(Message)
+            .where(func.lower(Message.sender_address) == wanted)
+            .values(body=ANONYMISED, sender_name=None, sender_address=None)
+        )
         # The address may also stand in free text that staff wrote.
         for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
             note.body = _scrub(note.body, wanted)

@@ -39,6 +39,8 @@ def upgrade():
         sa.Column('error', sa.Text(), nullable=True),
         sa.Column('raw', sa.LargeBinary(), nullable=True),
         sa.Column('automatic', sa.Boolean(), nullable=False),
+        sa.Column('flooded', sa.Boolean(), nullable=False),
+        sa.Column('content_sha256', sa.String(length=64), nullable=True),
         sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ['inquiry_id'], ['inquiries.id'], name=op.f('fk_inbound_mails_inquiry_id_inquiries'),

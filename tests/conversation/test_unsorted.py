@@ -179,3 +179,18 @@ def test_an_eml_larger_than_the_other_forms_allow_is_accepted(app, client, db, l
     assert len(raw) > app.config["MAX_CONTENT_LENGTH"]
     assert upload(client, raw).status_code == 302
     assert client.post("/inquiries/new", data={"message": "x" * 100_000}).status_code == 413
+
+
+def test_a_jav_declarer_cannot_file_an_eml_into_the_inquiry(app, client, db, login_as):
+    from crm.inquiries.services import declare_conflict
+    from crm.mail.threading import new_message_id
+
+    me = login_as("chair")
+    inquiry = InquiryFactory()
+    with app.test_request_context():
+        declare_conflict(inquiry, me, "Jävig")
+        db.session.commit()
+        ours = new_message_id(inquiry.reference)
+    response = upload(client, mail("Svar", In_Reply_To=ours))
+    assert response.status_code == 403
+    assert db.session.scalars(select(InboundMail)).all() == []

@@ -339,3 +339,18 @@ def test_mail_received_from_the_person_is_exported_and_erased(app, runner, db):
     assert rows[0] == (None, None, None)
     assert rows[1].sender_address == "annan@exempel.se"  # someone else's mail stays
     assert db.session.get(Inquiry, inquiry.id).anonymised_at is not None
+
+
+def test_erasure_blanks_what_the_person_wrote_on_someone_elses_thread(app, runner, db):
+    email = "kollega@exempel.se"
+    elsewhere = InquiryFactory(email="nagon.annan@exempel.se")
+    db.session.add(Message(
+        inquiry_id=elsewhere.id, direction=Direction.INBOUND, channel=MessageChannel.EMAIL,
+        sender_name="Kollega", sender_address=email, body="Jag heter Kollega Kollegasson.",
+    ))  # fmt: skip
+    db.session.commit()
+    assert runner.invoke(args=["crm", "gdpr-erase", email]).exit_code == 0
+    row = db.session.execute(
+        select(Message.body, Message.sender_name, Message.sender_address)
+    ).one()
+    assert tuple(row) == ("–", None, None)
