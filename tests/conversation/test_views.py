@@ -13,16 +13,11 @@ from crm.mail.threading import signed_reference
 from crm.models import Inquiry
 from tests.factories import InquiryFactory, UserFactory
 from tests.helpers import fresh, mails
-from tests.public.helpers import form_data
+from tests.public.helpers import submit_for_status_path
 
 
 def submit(app, client):
-    """Send the public form; the status page's path, as the receipt shows it."""
-    client.post("/samverkan", data=form_data(app))
-    link = re.search(
-        r'href="http://localhost(/samverkan/status/[^"]+)"', client.get("/samverkan/tack").text
-    )
-    return link.group(1)
+    return submit_for_status_path(app, client)
 
 
 def answer(client, path, body):

@@ -25,3 +25,14 @@ def form_data(app, **overrides):
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def submit_for_status_path(app, client) -> str:
+    """Send the public form; the path of the status page, as the receipt links to it."""
+    import re
+
+    client.post("/samverkan", data=form_data(app))
+    link = re.search(
+        r'href="http://localhost(/samverkan/status/[^"]+)"', client.get("/samverkan/tack").text
+    )
+    return link.group(1)

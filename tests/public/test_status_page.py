@@ -10,15 +10,11 @@ from crm.models import Inquiry, Note, TimelineEvent
 from crm.timeutil import utcnow
 from tests.factories import UserFactory
 from tests.helpers import STOCKHOLM
-from tests.public.helpers import form_data
+from tests.public.helpers import form_data, submit_for_status_path
 
 
 def submit(app, client):
-    client.post("/samverkan", data=form_data(app))
-    link = re.search(
-        r'href="http://localhost(/samverkan/status/[^"]+)"', client.get("/samverkan/tack").text
-    )
-    return link.group(1)
+    return submit_for_status_path(app, client)
 
 
 def test_status_link_shows_status_and_dates_in_plain_swedish(app, client, db):
