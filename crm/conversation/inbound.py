@@ -2,9 +2,10 @@
 `receive-mail` (a message on standard input).
 
 Matching, in order: a Message-ID of ours with a valid signature in In-Reply-To/References;
-a signed plus-address; the `[SAM-…]` tag in the subject *and* a sender who is the inquiry's
-submitter or a staff member (an unsigned reference from a stranger must not write into an
-inquiry); otherwise the unsorted queue, where a person decides. Nothing is dropped: a mail that
+a signed plus-address; the `[SAM-…]` tag in the subject *and* the inquiry's submitter as the
+sender, vouched for by the receiving server when MAIL_AUTHSERV_ID is set (an unsigned reference
+from anyone else must not write into an inquiry); otherwise the unsorted queue, where a person
+decides. Nothing is dropped: a mail that
 cannot be read or is too large also waits there, with the reason.
 """
 
@@ -33,6 +34,8 @@ from crm.conversation.models import (
 from crm.conversation.services import submitter_wrote
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.inquiries.models import Inquiry
+from crm.inquiries.queries import inquiry_by_reference
 from crm.mail.models import OutboxMessage
 from crm.mail.services import one_line
 from crm.mail.threading import (
@@ -170,7 +173,7 @@ def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     message = Message(
         inquiry_id=inquiry.id, direction=Direction.INBOUND, channel=MessageChannel.EMAIL,
         sender_name=mail.sender_name, sender_address=mail.sender_address, body=text,
-        message_id=mail.message_id[:255], inbound_mail_id=mail.id, created_at=now,
+        message_id=mail.message_id, inbound_mail_id=mail.id, created_at=now,
     )  # fmt: skip
     db.session.add(message)
     submitter_wrote(inquiry, message)
@@ -198,13 +201,7 @@ def _queue_unsorted(mail: InboundMail, now: datetime, reason: str | None = None)
 
 def _match(message: EmailMessage, sender: str | None):
     """The inquiry the mail belongs to and the rule that said so, or (None, None)."""
-    from crm.inquiries.models import Inquiry
-
-    def by_reference(reference: str | None):
-        if reference is None:
-            return None
-        return db.session.scalar(select(Inquiry).where(Inquiry.reference == reference))
-
+    by_reference = inquiry_by_reference
     threaded = " ".join(str(message.get(h, "")) for h in ("In-Reply-To", "References"))
     if (inquiry := by_reference(signed_reference(threaded))) is not None:
         return inquiry, "message_id"
@@ -322,9 +319,7 @@ def _message_id(message: EmailMessage, raw: bytes) -> str:
     """The sender's Message-ID; one made from the content when it has none, so the same
     message fetched twice is still recognised."""
     value = one_line(str(message.get("Message-ID", "") or ""))
-    if value:
-        return _normalised(value)
-    return f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
+    return _normalised(value) if value else _hashed_id(raw)
 
 
 def _normalised(message_id: str) -> str:
@@ -332,8 +327,12 @@ def _normalised(message_id: str) -> str:
     255 characters; another is replaced by its hash (still the same for the same input)."""
     if message_id.isascii() and message_id.isprintable() and len(message_id) <= 255:
         return message_id
-    digest = hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
-    return f"<sha256.{digest}@samverka.invalid>"
+    return _hashed_id(message_id.encode("utf-8", "replace"))
+
+
+def _hashed_id(data: bytes) -> str:
+    """A Message-ID of our own making, the same for the same bytes."""
+    return f"<sha256.{hashlib.sha256(data).hexdigest()}@samverka.invalid>"
 
 
 def _content_hash(raw: bytes) -> str:
@@ -374,7 +373,7 @@ def _new_row(
 
 
 def _store_unreadable(raw: bytes, error: str, now: datetime) -> Received:
-    message_id = f"<sha256.{hashlib.sha256(raw).hexdigest()}@samverka.invalid>"
+    message_id = _hashed_id(raw)
     existing = _stored(message_id)
     if existing is not None:
         return Received(existing.id, existing.status, None, duplicate=True)
@@ -393,16 +392,7 @@ def _saved(mail: InboundMail) -> Received:
 
 
 def _reference_of(inquiry_id: int) -> str | None:
-    from crm.inquiries.models import Inquiry
-
     return db.session.scalar(select(Inquiry.reference).where(Inquiry.id == inquiry_id))
-
-
-def count_unsorted() -> int:
-    """How many e-mails wait in the unsorted queue (status index)."""
-    return db.session.scalar(
-        select(func.count()).where(InboundMail.status == InboundStatus.UNSORTED)
-    )
 
 
 def forget_discarded_mail(now: datetime | None = None) -> int:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import abort
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from crm.activity.models import Note, TimelineEvent
-from crm.conversation.models import Message
+from crm.conversation.models import InboundMail, InboundStatus, Message
 from crm.extensions import db
 from crm.mail.models import OutboxMessage
 
@@ -120,3 +121,42 @@ def inquiry_fields_from_mail(mail) -> dict:
             fields["organisation_name"] = organisation.name
             fields["organisation_type"] = organisation.type.value
     return fields
+
+
+# ---- the unsorted queue ------------------------------------------------------------------
+
+QUEUE_LIMIT = 100
+
+
+def unsorted_mail(limit: int = QUEUE_LIMIT) -> list[InboundMail]:
+    """The queue, oldest first; a sender's flood after everyone else's mail."""
+    return list(
+        db.session.scalars(
+            select(InboundMail)
+            .where(InboundMail.status == InboundStatus.UNSORTED)
+            .order_by(InboundMail.flooded, InboundMail.received_at, InboundMail.id)
+            .limit(limit)
+        )
+    )
+
+
+def count_unsorted() -> int:
+    """How many e-mails wait in the unsorted queue (status index)."""
+    return db.session.scalar(
+        select(func.count()).where(InboundMail.status == InboundStatus.UNSORTED)
+    )
+
+
+def get_mail_or_404(mail_id: int) -> InboundMail:
+    mail = db.session.get(InboundMail, mail_id)
+    if mail is None:
+        abort(404)
+    return mail
+
+
+def unsorted_mail_named(value: str | None) -> InboundMail | None:
+    """The unsorted e-mail a form names by id; None for no id, or one already sorted."""
+    if not value or not value.isdigit():
+        return None
+    mail = db.session.get(InboundMail, int(value))
+    return mail if mail is not None and mail.status is InboundStatus.UNSORTED else None

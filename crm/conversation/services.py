@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from crm.activity.services import record_event
 from crm.audit.services import audit
-from crm.conversation.models import Direction, Message, MessageChannel
+from crm.conversation.models import Direction, InboundStatus, Message, MessageChannel
 from crm.conversation.queries import thread_message_ids
 from crm.core.urls import external_url
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.inquiries.conflicts import require_may_act
 from crm.inquiries.intake import status_link
+from crm.inquiries.queries import inquiry_by_reference
 from crm.inquiries.response import stamp_first_response
 from crm.inquiries.statuses import FINAL_STATUSES
 from crm.mail.services import queue_mail
@@ -122,10 +123,9 @@ def acknowledge_answer(inquiry, actor) -> None:
 def attach_unsorted(mail, reference: str, actor):
     """A person puts an unsorted e-mail on an inquiry: on its thread, like a matched reply."""
     from crm.conversation.inbound import attach
-    from crm.inquiries.models import Inquiry
 
     _require_unsorted(mail)
-    inquiry = db.session.scalar(select(Inquiry).where(Inquiry.reference == reference.strip()))
+    inquiry = inquiry_by_reference(reference.strip())
     if inquiry is None:
         raise DomainError(_("Det finns ingen förfrågan %(ref)s.", ref=reference), field="reference")
     require_may_act(inquiry, actor)
@@ -138,8 +138,6 @@ def attach_unsorted(mail, reference: str, actor):
 
 def file_as_new_inquiry(mail, inquiry, actor) -> None:
     """The e-mail became a new inquiry (its text is the inquiry's message)."""
-    from crm.conversation.models import InboundStatus
-
     _require_unsorted(mail)
     mail.inquiry_id, mail.status, mail.matched_by = inquiry.id, InboundStatus.ATTACHED, "new"
     audit("inbound_mail_made_inquiry", actor, inquiry, mail=mail.id)
@@ -147,8 +145,6 @@ def file_as_new_inquiry(mail, inquiry, actor) -> None:
 
 
 def discard_unsorted(mail, actor) -> None:
-    from crm.conversation.models import InboundStatus
-
     _require_unsorted(mail)
     mail.status = InboundStatus.DISCARDED
     audit("inbound_mail_discarded", actor, None, mail=mail.id)
@@ -156,8 +152,6 @@ def discard_unsorted(mail, actor) -> None:
 
 
 def _require_unsorted(mail) -> None:
-    from crm.conversation.models import InboundStatus
-
     if mail.status is not InboundStatus.UNSORTED:
         raise DomainError(_("Meddelandet är redan sorterat."))
 
@@ -165,8 +159,6 @@ def _require_unsorted(mail) -> None:
 def receive_uploaded_eml(raw: bytes, actor):
     """Staff hand in a saved e-mail: filed like any received mail (a reply joins its thread,
     once however often it is uploaded); a file that is no e-mail is refused."""
-    from flask import current_app
-
     from crm.conversation.inbound import receive
     from crm.conversation.mailtext import parse
 
@@ -179,15 +171,10 @@ def receive_uploaded_eml(raw: bytes, actor):
             field="eml",
         )
     headers = parse(raw[:65536])
-    if not (headers.get("From") or headers.get("Subject")) or (
-        headers.defects and not headers.keys()
-    ):
+    if not (headers.get("From") or headers.get("Subject")):
         raise DomainError(_("Filen är inget e-postmeddelande (.eml)."), field="eml")
     received = receive(raw)
     if received.reference is not None:
-        from crm.inquiries.models import Inquiry
-
-        inquiry = db.session.scalar(select(Inquiry).where(Inquiry.reference == received.reference))
-        require_may_act(inquiry, actor)  # jäv: the view rolls the filing back
+        require_may_act(inquiry_by_reference(received.reference), actor)  # jäv: rolled back
     audit("eml_uploaded", actor, None, mail=received.mail_id, duplicate=received.duplicate)
     return received

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from crm.auth.permissions import Permission, permission_required
 from crm.conversation import services
 from crm.conversation.forms import AttachMailForm, DiscardMailForm, EmlUploadForm
-from crm.conversation.inbound import count_unsorted
-from crm.conversation.models import InboundMail, InboundStatus
+from crm.conversation.models import InboundMail
+from crm.conversation.queries import count_unsorted, get_mail_or_404, unsorted_mail
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.uploads import accepts_upload
@@ -19,25 +18,6 @@ from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
 
 bp = Blueprint("mailbox", __name__)
-QUEUE_LIMIT = 100
-
-
-def unsorted_mail(limit: int = QUEUE_LIMIT) -> list[InboundMail]:
-    return list(
-        db.session.scalars(
-            select(InboundMail)
-            .where(InboundMail.status == InboundStatus.UNSORTED)
-            .order_by(InboundMail.flooded, InboundMail.received_at, InboundMail.id)
-            .limit(limit)
-        )
-    )
-
-
-def get_mail_or_404(mail_id: int) -> InboundMail:
-    mail = db.session.get(InboundMail, mail_id)
-    if mail is None:
-        abort(404)
-    return mail
 
 
 @bp.get("/inbox/unsorted")

@@ -85,6 +85,13 @@ def inbox_queries(user) -> dict:
     }
 
 
+def inquiry_by_reference(reference: str | None) -> Inquiry | None:
+    """The inquiry with this reference, if there is one (no eager loads: for services)."""
+    if not reference:
+        return None
+    return db.session.scalar(select(Inquiry).where(Inquiry.reference == reference))
+
+
 def get_inquiry_or_404(reference: str) -> Inquiry:
     from flask import abort
 

@@ -13,7 +13,13 @@ from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
 from crm.conversation import services as conversation
 from crm.conversation.forms import EmlUploadForm
-from crm.conversation.queries import THREAD_SHOWN, inquiry_fields_from_mail, thread_of
+from crm.conversation.queries import (
+    THREAD_SHOWN,
+    count_unsorted,
+    inquiry_fields_from_mail,
+    thread_of,
+    unsorted_mail_named,
+)
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import safe_next
@@ -48,10 +54,12 @@ bp = Blueprint("inquiries", __name__)
 @bp.get("/inbox")
 @permission_required(Permission.INQUIRY_VIEW)
 def inbox():
-    from crm.conversation.inbound import count_unsorted
-
+    # Only people who sort mail hear about the queue, and only they pay for counting it.
+    sorts_mail = current_user.can(Permission.INQUIRY_EDIT)
     return render_template(
-        "inquiries/inbox.html", groups=inbox_for(current_user), unsorted_count=count_unsorted()
+        "inquiries/inbox.html",
+        groups=inbox_for(current_user),
+        unsorted_count=count_unsorted() if sorts_mail else 0,
     )
 
 
@@ -76,7 +84,7 @@ def index():
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def new():
-    mail = _unsorted_mail(request.values.get("mail") or request.form.get("from_mail"))
+    mail = unsorted_mail_named(request.values.get("mail") or request.form.get("from_mail"))
     if mail is not None and request.method == "GET":
         form = LogInquiryForm(data={**inquiry_fields_from_mail(mail), "from_mail": str(mail.id)})
     else:
@@ -95,16 +103,6 @@ def new():
     status = 422 if form.is_submitted() else 200
     upload = EmlUploadForm(formdata=None)
     return render_template("inquiries/new.html", form=form, mail=mail, upload=upload), status
-
-
-def _unsorted_mail(value: str | None):
-    """The unsorted e-mail a new inquiry is made from; one already sorted is not offered."""
-    from crm.conversation.models import InboundMail, InboundStatus
-
-    if not value or not value.isdigit():
-        return None
-    mail = db.session.get(InboundMail, int(value))
-    return mail if mail is not None and mail.status is InboundStatus.UNSORTED else None
 
 
 @bp.get("/inquiries/<reference>")

@@ -19,6 +19,15 @@ ANONYMISED = "–"
 FREE_TEXT_EVENTS = {"contact_logged": ("channel",), "conflict_declared": ()}
 
 
+def _blank_messages(condition) -> None:
+    """Messages of a thread: who wrote and what; direction, channel and time stay."""
+    db.session.execute(
+        update(Message)
+        .where(condition)
+        .values(body=ANONYMISED, sender_name=None, sender_address=None)
+    )
+
+
 def _blank_inbound_mail(condition) -> None:
     """E-mails as received: only their status, size and dates stay."""
     db.session.execute(
@@ -42,11 +51,7 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     inquiry.anonymised_at = utcnow()
     for note in db.session.scalars(select(Note).where(Note.inquiry_id == inquiry.id)):
         note.body = ANONYMISED
-    db.session.execute(
-        update(Message)
-        .where(Message.inquiry_id == inquiry.id)
-        .values(body=ANONYMISED, sender_name=None, sender_address=None)
-    )
+    _blank_messages(Message.inquiry_id == inquiry.id)
     _blank_inbound_mail(InboundMail.inquiry_id == inquiry.id)
     # A jäv declaration stays (who and when); its reason is free text like a note.
     for declaration in inquiry.conflicts:
@@ -262,11 +267,7 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         )
         _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
         # What they wrote on other people's threads (a colleague's inquiry, say).
-        db.session.execute(
-            update(Message)
-            .where(func.lower(Message.sender_address) == wanted)
-            .values(body=ANONYMISED, sender_name=None, sender_address=None)
-        )
+        _blank_messages(func.lower(Message.sender_address) == wanted)
         # The address may also stand in free text that staff wrote.
         for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
             note.body = _scrub(note.body, wanted)

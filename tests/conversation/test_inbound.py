@@ -226,7 +226,7 @@ def test_a_message_without_message_id_is_still_recognised_by_its_content(ctx, db
 
 
 def test_a_flood_from_one_sender_is_kept_but_listed_after_everyone_else(ctx, db):
-    from crm.conversation.views import unsorted_mail
+    from crm.conversation.queries import unsorted_mail
 
     ctx.config["MAIL_UNSORTED_PER_SENDER_PER_DAY"] = 3
     results = [receive(mail(f"Köp nu {n}", sender="spam@exempel.se")) for n in range(5)]
