@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: mutation bench run test e2e lint format install install-dev install-browser install-dovecot translations compile-translations db-upgrade clean
+.PHONY: mutation bench run test e2e lint format install install-dev install-browser install-dovecot install-clamav translations compile-translations db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,10 @@ install-browser:
 install-dovecot:
 	bash scripts/install-dovecot.sh
 
-test: install-dev install-browser install-dovecot
+install-clamav:
+	bash scripts/install-clamav.sh
+
+test: install-dev install-browser install-dovecot install-clamav
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 e2e: install-dev install-browser

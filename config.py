@@ -126,6 +126,18 @@ class Config:
         # Read mail is moved here (created when missing), after it is stored.
         self.MAIL_IMAP_DONE_FOLDER = os.environ.get("MAIL_IMAP_DONE_FOLDER", "Samverka")
 
+        # Attachments: how many files a message may carry, and how large (each, all together).
+        self.ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 5)
+        self.ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+        self.ATTACHMENT_MAX_TOTAL_BYTES = _env_int("ATTACHMENT_MAX_TOTAL_BYTES", 25 * 1024 * 1024)
+        # Where the files are kept (outside the static folder); default instance/attachments.
+        self.ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR") or None
+        # ClamAV's clamd: a unix socket, or host and port. Unset: files are not scanned.
+        self.CLAMD_SOCKET = os.environ.get("CLAMD_SOCKET") or None
+        self.CLAMD_HOST = os.environ.get("CLAMD_HOST") or None
+        self.CLAMD_PORT = _env_int("CLAMD_PORT", 3310)
+        self.CLAMD_TIMEOUT = _env_int("CLAMD_TIMEOUT", 30)
+
         # A message is retried (back-off up to an hour) for this long, then marked failed.
         self.MAIL_GIVE_UP_HOURS = _env_int("MAIL_GIVE_UP_HOURS", 48)
         # An unsent message older than this shows on /admin/mail and turns /healthz/mail red.
@@ -182,6 +194,8 @@ class Config:
                     "print(secrets.token_hex(32))')\"."
                 )
             self.SECRET_KEY = _development_secret(instance_path)
+        if not self.ATTACHMENTS_DIR:
+            self.ATTACHMENTS_DIR = os.path.join(instance_path, "attachments")
 
     def as_dict(self) -> dict:
         return {key: getattr(self, key) for key in dir(self) if key.isupper()}

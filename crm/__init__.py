@@ -68,6 +68,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from crm.activity.views import bp as follow_ups_bp
+    from crm.attachments.views import bp as attachments_bp
     from crm.audit.views import bp as audit_bp
     from crm.auth.views import account_bp, users_bp
     from crm.auth.views import bp as auth_bp
@@ -84,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
         users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp, mailbox_bp,
+        attachments_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

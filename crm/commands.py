@@ -274,6 +274,7 @@ def send_reminders_command() -> None:
 def purge_expired_command(dry_run: bool) -> None:
     """Anonymise personal data of inquiries ended longer ago than the retention period; forget
     old one-time form ids, and discarded and looped-back e-mail (MAIL_DISCARDED_DAYS)."""
+    from crm.attachments.queries import files_by_reference
     from crm.conversation.inbound import forget_discarded_mail
     from crm.core.idempotency import forget_old_submissions
     from crm.privacy.services import purge_expired
@@ -286,8 +287,10 @@ def purge_expired_command(dry_run: bool) -> None:
     db.session.commit()
     verb = "Would anonymise" if dry_run else "Anonymised"
     click.echo(f"{verb} {len(references)} inquiries.")
+    files = files_by_reference(references) if dry_run else {}
     for reference in references:
-        click.echo(f"  {reference}")
+        names = files.get(reference, [])
+        click.echo(f"  {reference}" + (f" (files: {', '.join(names)})" if names else ""))
 
 
 def _email_argument(email: str) -> str:
@@ -300,13 +303,19 @@ def _email_argument(email: str) -> str:
 
 @crm_cli.command("gdpr-export")
 @click.argument("email")
-def gdpr_export_command(email: str) -> None:
+@click.option(
+    "--files",
+    "files_dir",
+    type=click.Path(file_okay=False, writable=True),
+    help="Copy the person's attached files into this folder (named in the JSON).",
+)
+def gdpr_export_command(email: str, files_dir: str | None) -> None:
     """Print, as JSON, everything stored about the person with this e-mail address."""
     import json
 
     from crm.privacy.services import gdpr_export
 
-    data = gdpr_export(_email_argument(email))
+    data = gdpr_export(_email_argument(email), files_dir=files_dir)
     db.session.commit()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
@@ -323,9 +332,42 @@ def gdpr_erase_command(email: str, dry_run: bool) -> None:
     verb = "Would erase" if dry_run else "Erased"
     click.echo(
         f"{verb}: {len(summary['inquiries'])} inquiries, {summary['contacts']} contacts, "
-        f"{summary['messages']} e-mails."
+        f"{summary['messages']} e-mails, {len(summary['files'])} attached files."
     )
     for reference in summary["inquiries"]:
         click.echo(f"  {reference}")
     if summary["staff_accounts"]:
         click.echo("The address also belongs to a staff account; deactivate it separately.")
+
+
+@crm_cli.command("scan-attachments")
+@click.option("--limit", default=500, show_default=True, help="Most files to scan in one run.")
+def scan_attachments_command(limit: int) -> None:
+    """Scan attachments that arrived while ClamAV (CLAMD_SOCKET or CLAMD_HOST) was down; until
+    then they are never served. Run it from cron, e.g. every 10 minutes."""
+    from crm.attachments.scanning import scanner_configured
+    from crm.attachments.services import scan_waiting
+
+    if not scanner_configured():
+        raise click.ClickException("No scanner configured: set CLAMD_SOCKET or CLAMD_HOST.")
+    counts = scan_waiting(limit)
+    click.echo(
+        f"Clean: {counts['clean']}, quarantined: {counts['infected']}, "
+        f"still waiting (scanner unavailable): {counts['pending']}."
+    )
+    if counts["pending"]:
+        raise SystemExit(75)  # EX_TEMPFAIL: cron should see that the scanner is down
+
+
+@crm_cli.command("clean-attachments")
+@click.option(
+    "--older-than-minutes", default=60, show_default=True,
+    help="Leave younger files alone: an upload may still be on its way to the database.",
+)  # fmt: skip
+def clean_attachments_command(older_than_minutes: int) -> None:
+    """Remove files in ATTACHMENTS_DIR that no attachment names (left by a crash between
+    writing the file and committing its row)."""
+    from crm.attachments.services import clean_orphans
+
+    removed = clean_orphans(older_than_minutes * 60)
+    click.echo(f"Removed {len(removed)} orphaned files.")

@@ -94,8 +94,12 @@ class IsolatedClient(FlaskClient):
 
 
 def make_app(url: str, **overrides):
+    import tempfile
+
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = url
+    # Each app its own attachments folder: parallel workers never share files.
+    config.ATTACHMENTS_DIR = tempfile.mkdtemp(prefix="samverka-attachments-")
     app = create_app(config, **overrides)
     app.test_client_class = IsolatedClient
     return app

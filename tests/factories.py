@@ -75,3 +75,32 @@ class FollowUpFactory(BaseFactory):
 
     title = "Återkoppla"
     due_on = factory.LazyFunction(local_today)
+
+
+def make_attachment(content: bytes | None = None, filename: str = "projektplan.pdf",
+                    scan_status=None, **owner):  # fmt: skip
+    """A stored attachment with its file on disk; `owner` as for `attach_files` (inquiry=,
+    message=, note=, inbound_mail=)."""
+    import io
+
+    from crm.attachments import storage
+    from crm.attachments.detection import identify
+    from crm.attachments.models import Attachment, ScanStatus
+    from tests.attachments.samples import pdf
+
+    stream = io.BytesIO(pdf() if content is None else content)
+    kind = identify(stream, filename)
+    stored = storage.store(stream, db.session)
+    message, note = owner.get("message"), owner.get("note")
+    inquiry = owner.get("inquiry")
+    attachment = Attachment(
+        inquiry_id=inquiry.id if inquiry else getattr(message or note, "inquiry_id", None),
+        message_id=getattr(message, "id", None), note_id=getattr(note, "id", None),
+        inbound_mail_id=getattr(owner.get("inbound_mail"), "id", None),
+        filename=filename, content_type=kind.mime, extension=kind.extension, size=stored.size,
+        sha256=stored.sha256, storage_key=stored.storage_key,
+        scan_status=scan_status or ScanStatus.NOT_SCANNED,
+    )  # fmt: skip
+    db.session.add(attachment)
+    db.session.flush()
+    return attachment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -20,6 +21,7 @@ class NoteForm(OnceForm):
         validators=[DataRequired(_l("Skriv en anteckning.")), Length(max=5000)],
         render_kw={"rows": 3},
     )
+    files = MultipleFileField(_l("Bilagor"), id="note-files")
 
 
 class FollowUpForm(OnceForm):

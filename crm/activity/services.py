@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
+from crm.attachments.services import save_uploads
 from crm.audit.services import audit
 from crm.auth.permissions import Permission
 from crm.choices import Recurrence
@@ -52,8 +53,10 @@ def _plain(value: Any) -> Any:
 # ---- notes ----------------------------------------------------------------------------------
 
 
-def add_note(body: str, actor, *, inquiry=None, organisation=None) -> Note:
-    """Internal text on an inquiry (shown on its organisation's record too) or an organisation."""
+def add_note(body: str, actor, *, inquiry=None, organisation=None, files=()) -> Note:
+    """Internal text on an inquiry (shown on its organisation's record too) or an organisation;
+    `files` (uploads) are kept with it, internal like the note."""
+
     if inquiry is not None:
         require_may_act(inquiry, actor)
     body = body.strip()
@@ -67,6 +70,7 @@ def add_note(body: str, actor, *, inquiry=None, organisation=None) -> Note:
     )
     db.session.add(note)
     db.session.flush()
+    save_uploads(files, note=note, uploaded_by=actor)
     if inquiry is not None:
         record_event("note_added", actor, inquiry=inquiry, note_id=note.id)
         audit("note_added", actor, note, inquiry_id=inquiry.id)

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from crm.activity.services import add_note, record_event
+from crm.attachments.services import delete_attachments, move_mail_files, save_mail_part
 from crm.conversation.mailtext import body_text, new_text, parse
 from crm.conversation.models import (
     Direction,
@@ -89,8 +90,11 @@ def receive(raw: bytes, now: datetime | None = None) -> Received:
     try:
         with db.session.begin_nested():
             mail = _new_row(message, message_id, raw, content, now)
-            _read_and_file(mail, message, too_large, now)
             db.session.add(mail)
+            db.session.flush()
+            if not too_large:
+                _keep_files(mail, message)
+            _read_and_file(mail, message, too_large, now)
             db.session.flush()
     except Exception as exc:
         log.exception("inbound mail %s could not be filed; kept unsorted", message_id)
@@ -114,6 +118,23 @@ def _read_and_file(mail: InboundMail, message: EmailMessage, too_large: bool, no
         mail.status, mail.error = InboundStatus.UNSORTED, one_line(f"{type(exc).__name__}: {exc}")
         return
     _file(mail, message, now)
+
+
+def _keep_files(mail: InboundMail, message: EmailMessage) -> None:
+    """The mail's attached files become attachments (of its message, once it has one).
+    Pictures embedded in the text (a signature's logo, referenced by Content-ID) are not
+    files anyone sent; they stay in the mail as received, like files of a refused type."""
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() == "message":
+            continue
+        filename = part.get_filename()
+        disposition = part.get_content_disposition()
+        embedded = disposition == "inline" or (disposition is None and part["Content-ID"])
+        if not filename or embedded:
+            continue
+        payload = part.get_payload(decode=True)
+        if payload:
+            save_mail_part(payload, filename, inbound_mail=mail)
 
 
 def _stored(message_id: str) -> InboundMail | None:
@@ -169,13 +190,17 @@ def attach(mail: InboundMail, inquiry, now: datetime | None = None):
     db.session.flush()
     text = new_text(mail.text) if mail.text else (mail.error or "–")
     if staff is not None:
-        return add_note(text, staff, inquiry=inquiry)
+        note = add_note(text, staff, inquiry=inquiry)
+        move_mail_files(mail, note=note)
+        return note
     message = Message(
         inquiry_id=inquiry.id, direction=Direction.INBOUND, channel=MessageChannel.EMAIL,
         sender_name=mail.sender_name, sender_address=mail.sender_address, body=text,
         message_id=mail.message_id, inbound_mail_id=mail.id, created_at=now,
     )  # fmt: skip
     db.session.add(message)
+    db.session.flush()
+    move_mail_files(mail, message=message)
     submitter_wrote(inquiry, message)
     return message
 
@@ -189,6 +214,7 @@ def _queue_unsorted(mail: InboundMail, now: datetime, reason: str | None = None)
         return
     recent = db.session.scalar(
         select(func.count()).where(
+            InboundMail.id != mail.id,  # stored already, so its files have a row to hang on
             InboundMail.sender_address == mail.sender_address,
             InboundMail.status == InboundStatus.UNSORTED,
             InboundMail.received_at > now - timedelta(days=1),
@@ -400,12 +426,14 @@ def forget_discarded_mail(now: datetime | None = None) -> int:
     it, and it holds personal data. Returns how many were deleted."""
     from sqlalchemy import delete
 
+    from crm.attachments.models import Attachment
+
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["MAIL_DISCARDED_DAYS"])
-    result = db.session.execute(
-        delete(InboundMail).where(
-            InboundMail.status.in_((InboundStatus.DISCARDED, InboundStatus.LOOP)),
-            InboundMail.received_at < cutoff,
-        )
+    forgotten = select(InboundMail.id).where(
+        InboundMail.status.in_((InboundStatus.DISCARDED, InboundStatus.LOOP)),
+        InboundMail.received_at < cutoff,
     )
+    delete_attachments(Attachment.inbound_mail_id.in_(forgotten))
+    result = db.session.execute(delete(InboundMail).where(InboundMail.id.in_(forgotten)))
     return result.rowcount

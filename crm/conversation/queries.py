@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from crm.activity.models import Note, TimelineEvent
+from crm.attachments.queries import Files, files_of_entries
 from crm.conversation.models import InboundMail, InboundStatus, Message
 from crm.extensions import db
 from crm.mail.models import OutboxMessage
@@ -48,12 +49,14 @@ THREAD_SHOWN = 50
 class Thread:
     entries: list[ThreadEntry]
     earlier: int  # entries not shown, older than the first one shown
+    files: Files  # of the entries shown
 
 
 def thread_of(inquiry, shown: int | None = THREAD_SHOWN) -> Thread:
     """Everything said with and about the submitter, oldest first: the inquiry, then the
     latest `shown` of its messages both ways, internal notes and logged contacts (all with
-    None). Three statements, each reading at most `shown` rows with the total beside them."""
+    None), with their files. Four statements, the first three each reading at most `shown`
+    rows with the total beside them."""
     sources = (
         ("message", select(Message).options(
             joinedload(Message.author), joinedload(Message.inbound_mail)
@@ -79,7 +82,12 @@ def thread_of(inquiry, shown: int | None = THREAD_SHOWN) -> Thread:
     if shown is not None:
         entries = entries[-shown:]
     original = ThreadEntry("original", inquiry.created_at, inquiry, internal=False)
-    return Thread([original, *entries], earlier=total - len(entries))
+    files = files_of_entries(
+        inquiry,
+        message_ids=[entry.item.id for entry in entries if entry.kind == "message"],
+        note_ids=[entry.item.id for entry in entries if entry.kind == "note"],
+    )
+    return Thread([original, *entries], earlier=total - len(entries), files=files)
 
 
 _KIND_ORDER = {"original": 0, "message": 1, "contact": 2, "note": 3}

@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from crm.activity.services import record_event
+from crm.attachments.services import move_mail_files, save_uploads
 from crm.audit.services import audit
 from crm.conversation.models import Direction, InboundStatus, Message, MessageChannel
 from crm.conversation.queries import thread_message_ids
@@ -37,9 +38,10 @@ def _checked_body(body: str, empty_message: str) -> str:
     return body
 
 
-def send_reply(inquiry, body: str, actor, now: datetime | None = None) -> Message:
+def send_reply(inquiry, body: str, actor, now: datetime | None = None, files=()) -> Message:
     """Staff answer the submitter: on the thread and status page, and by e-mail that threads
-    with the earlier mail and comes back to the intake when answered."""
+    with the earlier mail and comes back to the intake when answered; `files` (uploads) go
+    with it, in the e-mail as attachments."""
     require_may_act(inquiry, actor)
     body = _checked_body(body, _("Skriv ett svar."))
     if inquiry.anonymised_at is not None:
@@ -58,6 +60,8 @@ def send_reply(inquiry, body: str, actor, now: datetime | None = None) -> Messag
         author_id=actor.id, author=actor, body=body, message_id=mail.message_id, created_at=now,
     )  # fmt: skip
     db.session.add(message)
+    db.session.flush()
+    save_uploads(files, message=message, uploaded_by=actor)
     record_event("public_reply", actor, inquiry=inquiry, at=now)  # the text is the message's
     audit("public_reply_sent", actor, inquiry)
     stamp_first_response(inquiry, now)
@@ -72,8 +76,10 @@ def may_answer_on_status_page(inquiry) -> bool:
     return inquiry.status not in FINAL_STATUSES and inquiry.anonymised_at is None
 
 
-def answer_on_status_page(inquiry, body: str, now: datetime | None = None) -> Message:
-    """The submitter writes on their status page."""
+def answer_on_status_page(
+    inquiry, body: str, now: datetime | None = None, files=()
+) -> Message:
+    """The submitter writes on their status page, with files if they like."""
     if not may_answer_on_status_page(inquiry):
         raise DomainError(
             _("Förfrågan är avslutad. Skicka en ny förfrågan om du vill ta upp något nytt.")
@@ -85,6 +91,8 @@ def answer_on_status_page(inquiry, body: str, now: datetime | None = None) -> Me
         created_at=now or utcnow(),
     )  # fmt: skip
     db.session.add(message)
+    db.session.flush()
+    save_uploads(files, message=message)
     submitter_wrote(inquiry, message)
     db.session.flush()
     return message
@@ -140,6 +148,7 @@ def file_as_new_inquiry(mail, inquiry, actor) -> None:
     """The e-mail became a new inquiry (its text is the inquiry's message)."""
     _require_unsorted(mail)
     mail.inquiry_id, mail.status, mail.matched_by = inquiry.id, InboundStatus.ATTACHED, "new"
+    move_mail_files(mail, inquiry=inquiry)  # the e-mail's files are the inquiry's now
     audit("inbound_mail_made_inquiry", actor, inquiry, mail=mail.id)
     db.session.flush()
 

@@ -28,6 +28,7 @@ NAV = (
     ("users.index", _l("Användare"), Permission.USER_MANAGE),
     ("audit.index", _l("Granskningslogg"), Permission.AUDIT_VIEW),
     ("mail.queue", _l("E-postkö"), Permission.SETTINGS_MANAGE),
+    ("attachments.quarantine", _l("Spärrade filer"), Permission.SETTINGS_MANAGE),
     ("workdays.closure_days", _l("Stängningsdagar"), Permission.SETTINGS_MANAGE),
 )
 

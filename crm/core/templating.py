@@ -14,6 +14,7 @@ from crm.i18n import language, other_language, select_locale
 
 
 def init_app(app: Flask) -> None:
+    from crm.attachments.services import attachment_hint
     from crm.choices import Category, OrganisationType, Relationship
     from crm.core.idempotency import new_submission_id
     from crm.core.navigation import nav_items
@@ -21,7 +22,9 @@ def init_app(app: Flask) -> None:
     from crm.inquiries.statuses import explain
     from crm.timeutil import local_today, utcnow
 
-    app.jinja_env.filters.update(date=format_date, datetime=format_moment)
+    app.jinja_env.filters.update(
+        date=format_date, datetime=format_moment, filesize=format_filesize
+    )
     app.jinja_env.globals.update(
         current_locale=select_locale,
         other_language=other_language,
@@ -39,6 +42,7 @@ def init_app(app: Flask) -> None:
         inquiry_url=inquiry_url,
         nav_items=nav_items,
         new_submission_id=new_submission_id,
+        attachment_hint=attachment_hint,
     )
 
 
@@ -78,6 +82,17 @@ def format_hours(value: float | None) -> str:
     if value < 48:
         return gettext("%(n)s tim", n=format_decimal(round(value, 1)))
     return gettext("%(n)s dagar", n=format_decimal(round(value / 24, 1)))
+
+
+def format_filesize(size: int) -> str:
+    """A file's size as people read it: "820 byte", "340 kB", "2,3 MB" (decimal units)."""
+    from flask_babel import format_decimal
+
+    if size < 1000:
+        return f"{size} byte"
+    if size < 1_000_000:
+        return f"{format_decimal(round(size / 1000))} kB"
+    return f"{format_decimal(round(size / 1_000_000, 1))} MB"
 
 
 def status_badge(status) -> Markup:

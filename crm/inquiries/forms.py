@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -95,6 +96,7 @@ class ReplyForm(OnceForm):
         validators=[DataRequired(_l("Skriv ett svar.")), Length(max=BODY_MAX)],
         render_kw={"rows": 6},
     )
+    files = MultipleFileField(_l("Bilagor"), id="reply-files")
 
 
 class AcknowledgeForm(OnceForm):

@@ -92,6 +92,17 @@ def inquiry_by_reference(reference: str | None) -> Inquiry | None:
     return db.session.scalar(select(Inquiry).where(Inquiry.reference == reference))
 
 
+def references_of(inquiry_ids) -> dict[int, str]:
+    """The references of these inquiries, by id (one statement)."""
+    if not inquiry_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Inquiry.id, Inquiry.reference).where(Inquiry.id.in_(inquiry_ids))
+        ).tuples()
+    )
+
+
 def get_inquiry_or_404(reference: str) -> Inquiry:
     from flask import abort
 

@@ -285,10 +285,12 @@ def create_organisation_from(inquiry: Inquiry, actor):
     return organisation
 
 
-def log_inquiry(data, channel: Channel, actor, send_receipt: bool = False):
+def log_inquiry(data, channel: Channel, actor, send_receipt: bool = False, files=()):
     """Staff record an inquiry that came by e-mail, phone or meeting; routed like the form."""
     from crm.inquiries.intake import submit_inquiry
 
-    inquiry, token = submit_inquiry(data, channel=channel, actor=actor, send_receipt=send_receipt)
+    inquiry, token = submit_inquiry(
+        data, channel=channel, actor=actor, send_receipt=send_receipt, files=files
+    )
     audit("inquiry_logged", actor, inquiry, channel=channel.value)
     return inquiry, token

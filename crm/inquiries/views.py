@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
 from crm.activity.queries import TIMELINE_SHOWN, follow_ups_of, get_note_or_404, timeline_of
+from crm.attachments.services import upload_limit
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
 from crm.choices import Channel, Priority, Recurrence
@@ -22,6 +23,7 @@ from crm.conversation.queries import (
 )
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
+from crm.core.uploads import accepts_upload
 from crm.core.urls import safe_next
 from crm.errors import DomainError, NotPermitted, StaleObject
 from crm.extensions import db
@@ -81,6 +83,7 @@ def index():
 
 
 @bp.route("/inquiries/new", methods=["GET", "POST"])
+@accepts_upload(upload_limit)
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def new():
@@ -90,9 +93,16 @@ def new():
     else:
         form = LogInquiryForm()
     if form.validate_on_submit():
-        inquiry, _token = services.log_inquiry(
-            form.intake_data(), Channel(form.channel.data), current_user, form.send_receipt.data
-        )
+        try:
+            inquiry, _token = services.log_inquiry(
+                form.intake_data(), Channel(form.channel.data), current_user,
+                form.send_receipt.data, files=form.files.data,
+            )  # fmt: skip
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+            upload = EmlUploadForm(formdata=None)
+            return render_template("inquiries/new.html", form=form, mail=mail, upload=upload), 422
         if mail is not None:
             conversation.file_as_new_inquiry(mail, inquiry, current_user)
         reference = inquiry.reference
@@ -158,6 +168,9 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
             can_edit=can_edit,
             my_conflict=inquiry.declared_conflict(current_user),
             note_editable=lambda note: can_edit and activity.may_edit_note(current_user, note),
+            file_url=lambda file: url_for(
+                "attachments.inquiry_file", reference=inquiry.reference, attachment_id=file.id
+            ),
             note_edit_url=lambda note: url_for(
                 "inquiries.edit_note", reference=inquiry.reference, note_id=note.id
             ),
@@ -270,13 +283,16 @@ def _conflict_declared(was_responsible: bool, assignee) -> str:
 
 
 @bp.post("/inquiries/<reference>/notes")
+@accepts_upload(upload_limit)
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def add_note(reference: str):
     form = NoteForm()
     return _act(
         reference, "note", form,
-        lambda inq: activity.add_note(form.body.data, current_user, inquiry=inq),
+        lambda inq: activity.add_note(
+            form.body.data, current_user, inquiry=inq, files=form.files.data
+        ),
         _("Anteckningen är sparad."), versioned=False,
     )  # fmt: skip
 
@@ -295,13 +311,16 @@ def edit_note(reference: str, note_id: int):
 
 
 @bp.post("/inquiries/<reference>/reply")
+@accepts_upload(upload_limit)
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def reply(reference: str):
     form = ReplyForm()
     return _act(
         reference, "reply", form,
-        lambda inq: conversation.send_reply(inq, form.body.data, current_user),
+        lambda inq: conversation.send_reply(
+            inq, form.body.data, current_user, files=form.files.data
+        ),
         _("Svaret är publicerat och skickat till avsändaren."), versioned=False,
     )  # fmt: skip
 

@@ -15,7 +15,7 @@ import os
 import secrets
 import smtplib
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -26,6 +26,8 @@ from flask_babel import force_locale
 from sqlalchemy import and_, case, func, or_, select, update
 
 from crm.activity.services import record_event
+from crm.attachments.models import ScanStatus
+from crm.attachments.queries import files_of_mail_message, read_file
 from crm.audit.services import audit
 from crm.database import write_transaction
 from crm.extensions import db
@@ -123,8 +125,9 @@ def auto_submitted(kind: str) -> str | None:
     return AUTO_SUBMITTED.get(kind, DEFAULT_AUTO_SUBMITTED)
 
 
-def build_email(message: OutboxMessage) -> EmailMessage:
-    """The message as sent; the same bytes on every attempt (stored Message-ID and Date)."""
+def build_email(message: OutboxMessage, files: Sequence = ()) -> EmailMessage:
+    """The message as sent; the same bytes on every attempt (stored Message-ID and Date).
+    `files`: attachments (crm.attachments) sent with it as MIME parts."""
     config = current_app.config
     email = EmailMessage()
     sender_name, sender_address = parseaddr(config["MAIL_DEFAULT_SENDER"])
@@ -148,6 +151,11 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
+    for file in files:
+        maintype, _slash, subtype = file.content_type.partition("/")
+        email.add_attachment(
+            read_file(file), maintype=maintype, subtype=subtype, filename=file.filename
+        )
     return email
 
 
@@ -179,6 +187,8 @@ class Claim:
     pending_since: datetime
     inquiry_id: int | None
     email: EmailMessage
+    # A file of the message has not been scanned yet (the scanner is down): not sent now.
+    waiting_for_scan: bool = False
 
 
 def claimable(now: datetime):
@@ -216,6 +226,7 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
         message.claimed_by = sender
         message.claimed_until = now + LEASE
         message.attempts += 1
+        files = files_of_mail_message(message.message_id)
         return Claim(
             id=message.id,
             token=sender,
@@ -223,7 +234,8 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
             attempts=message.attempts,
             pending_since=message.pending_since,
             inquiry_id=message.inquiry_id,
-            email=build_email(message),
+            email=build_email(message, [file for file in files if file.servable]),
+            waiting_for_scan=any(file.scan_status is ScanStatus.PENDING for file in files),
         )
 
 
@@ -304,6 +316,8 @@ def send_pending(now: datetime | None = None, limit: int = 500) -> SendReport:
 
 def _deliver(smtp, claim: Claim, clock: Callable[[], datetime], report: SendReport) -> None:
     try:
+        if claim.waiting_for_scan:
+            raise OSError("an attachment waits for the virus scanner (flask crm scan-attachments)")
         smtp.send(claim.email)
     except (OSError, smtplib.SMTPException) as exc:
         status = record_failure(claim, f"{type(exc).__name__}: {exc}", clock())

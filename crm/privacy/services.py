@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from crm.activity.models import Note, TimelineEvent
 from crm.activity.services import record_event
+from crm.attachments.models import Attachment
+from crm.attachments.services import attachments_where, delete_attachments
 from crm.audit.services import audit
 from crm.conversation.models import InboundMail, Message
 from crm.extensions import db
@@ -51,6 +53,14 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     inquiry.anonymised_at = utcnow()
     for note in db.session.scalars(select(Note).where(Note.inquiry_id == inquiry.id)):
         note.body = ANONYMISED
+    delete_attachments(
+        or_(
+            Attachment.inquiry_id == inquiry.id,
+            Attachment.inbound_mail_id.in_(
+                select(InboundMail.id).where(InboundMail.inquiry_id == inquiry.id)
+            ),
+        )
+    )
     _blank_messages(Message.inquiry_id == inquiry.id)
     _blank_inbound_mail(InboundMail.inquiry_id == inquiry.id)
     # A jäv declaration stays (who and when); its reason is free text like a note.
@@ -169,8 +179,53 @@ def _person_rows(email: str) -> dict:
     }  # fmt: skip
 
 
-def gdpr_export(email: str) -> dict:
-    """Everything stored about the person with this e-mail address, as plain data (art. 15, 20)."""
+def _their_files(email: str):
+    """Files on the person's inquiries, on messages they wrote elsewhere, and on e-mail they
+    sent (unsorted ones too)."""
+    from sqlalchemy import func
+
+    from crm.inquiries.models import Inquiry
+
+    wanted = email.strip().lower()
+    return or_(
+        Attachment.inquiry_id.in_(select(Inquiry.id).where(func.lower(Inquiry.email) == wanted)),
+        Attachment.message_id.in_(
+            select(Message.id).where(func.lower(Message.sender_address) == wanted)
+        ),
+        Attachment.inbound_mail_id.in_(
+            select(InboundMail.id).where(func.lower(InboundMail.sender_address) == wanted)
+        ),
+    )
+
+
+def _export_files(email: str, files_dir) -> list[dict]:
+    """The person's files listed, and copied into `files_dir` when one is given."""
+    import shutil
+    from pathlib import Path
+
+    from crm.attachments import storage
+    from crm.inquiries.models import Inquiry
+
+    listed = []
+    for attachment in attachments_where(_their_files(email)):
+        name = f"{attachment.id}-{attachment.filename}"
+        if files_dir is not None:
+            Path(files_dir).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(storage.path_of(attachment.storage_key), Path(files_dir) / name)
+        inquiry = db.session.get(Inquiry, attachment.inquiry_id) if attachment.inquiry_id else None
+        listed.append({
+            "inquiry": inquiry.reference if inquiry else None,
+            "name": attachment.filename, "type": attachment.content_type,
+            "size": attachment.size, "at": attachment.created_at.isoformat(),
+            "internal": attachment.note_id is not None,
+            "file": name if files_dir is not None else None,
+        })  # fmt: skip
+    return listed
+
+
+def gdpr_export(email: str, files_dir=None) -> dict:
+    """Everything stored about the person with this e-mail address, as plain data (art. 15,
+    20); their files are copied into `files_dir` when one is given."""
     from crm.regions import region_name
 
     rows = _person_rows(email)
@@ -230,6 +285,7 @@ def gdpr_export(email: str) -> dict:
         "staff_accounts": [
             {"name": u.name, "email": u.email, "role": u.role.value} for u in rows["users"]
         ],
+        "files": _export_files(email, files_dir),
     }  # fmt: skip
     audit("gdpr_export", None, None, actor_label="flask crm gdpr-export",
           inquiries=len(rows["inquiries"]), contacts=len(rows["contacts"]))  # fmt: skip
@@ -248,8 +304,10 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         "messages": len(rows["messages"]),
         "staff_accounts": len(rows["users"]),
         "emails_received": len(rows["received"]),
+        "files": [a.filename for a in attachments_where(_their_files(wanted))],
     }
     if not dry_run:
+        delete_attachments(_their_files(wanted))  # before the addresses that find them go
         for inquiry in rows["inquiries"]:
             anonymise_inquiry(inquiry, None, reason="erasure_request")
         for contact in rows["contacts"]:

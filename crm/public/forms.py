@@ -6,6 +6,7 @@ import re
 
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -148,6 +149,7 @@ class InquiryFields(OnceForm):
         validators=[InputRequired(_l("Välj mottagare."))],
         validate_choice=False,
     )
+    files = MultipleFileField(_l("Bilagor"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,3 +220,4 @@ class StatusReplyForm(OnceForm):
         validators=[DataRequired(_l("Skriv ditt svar.")), Length(max=BODY_MAX)],
         render_kw={"rows": 6},
     )
+    files = MultipleFileField(_l("Bilagor"), id="answer-files")

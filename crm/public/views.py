@@ -18,10 +18,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import refresh
 
+from crm.attachments.queries import get_attachment_or_404, public_files_of
+from crm.attachments.services import upload_limit
+from crm.attachments.views import download
 from crm.conversation.queries import messages_of
 from crm.conversation.services import answer_on_status_page, may_answer_on_status_page
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import FIELD, once, remember_result
+from crm.core.uploads import accepts_upload
 from crm.errors import DomainError, InvalidTransition
 from crm.extensions import db, limiter
 from crm.inquiries.intake import (
@@ -75,6 +79,7 @@ def _receipt_again(earlier):
 
 
 @bp.route("/samverkan", methods=["GET", "POST"])
+@accepts_upload(upload_limit)
 @limiter.limit(
     _public_form_limits,
     methods=["POST"],
@@ -100,7 +105,14 @@ def inquiry_form():
         log.info("public form: sent faster than a person fills it in; shown again")
         notice = _("Kontrollera dina uppgifter och skicka förfrågan igen.")
         return _show_form(form, status=422, notice=notice)
-    inquiry, token = submit_inquiry(form.intake_data(), link_seed=form.submission_id.data)
+    try:
+        inquiry, token = submit_inquiry(
+            form.intake_data(), link_seed=form.submission_id.data, files=form.files.data
+        )
+    except DomainError as exc:  # a file refused: nothing is kept, the form comes back
+        db.session.rollback()
+        show_domain_error(form, exc)
+        return _show_form(form, status=422)
     reference = inquiry.reference  # read before the commit expires it
     remember_result(url_for("public.receipt"), reference=reference)
     db.session.commit()
@@ -152,6 +164,8 @@ def _show_status(inquiry, token: str, reply_form=None, status_code: int = 200):
         "public/status.html",
         inquiry=inquiry,
         messages=messages_of(inquiry),
+        files=public_files_of(inquiry),
+        file_url=lambda file: url_for("public.file", token=token, attachment_id=file.id),
         regions=[region_name(code) for code in inquiry.regions],
         can_withdraw=inquiry.status in WITHDRAWABLE_STATUSES,
         can_answer=may_answer_on_status_page(inquiry),
@@ -165,6 +179,7 @@ def _status_reply_limits() -> str:
 
 
 @bp.post("/samverkan/status/<token>/svar")
+@accepts_upload(upload_limit)
 @limiter.limit(_status_reply_limits)
 @once()
 def answer(token: str):
@@ -173,7 +188,7 @@ def answer(token: str):
     if not form.validate_on_submit():
         return _show_status(inquiry, token, form, 422)
     try:
-        answer_on_status_page(inquiry, form.body.data)
+        answer_on_status_page(inquiry, form.body.data, files=form.files.data)
     except DomainError as exc:
         db.session.rollback()
         show_domain_error(form, exc)
@@ -183,6 +198,16 @@ def answer(token: str):
     db.session.commit()
     flash(_("Tack! Ditt svar är skickat."), "success")
     return redirect(target)
+
+
+@bp.get("/samverkan/status/<token>/filer/<int:attachment_id>")
+def file(token: str, attachment_id: int):
+    """A file of the public thread (never an internal note's), for the submitter."""
+    inquiry = _inquiry_for_token(token)
+    attachment = get_attachment_or_404(attachment_id)
+    if attachment.inquiry_id != inquiry.id or attachment.note_id is not None:
+        abort(404)
+    return download(attachment)
 
 
 @bp.route("/samverkan/status/<token>/aterkalla", methods=["GET", "POST"])

@@ -14,12 +14,12 @@ from crm.models import (
 )
 from crm.timeutil import local_today, utcnow
 from crm.workdays.services import next_working_day
-from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory, make_attachment
 
 PUBLIC = {
     "core.home", "core.healthz", "core.set_language", "auth.login", "static",
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
-    "public.answer",
+    "public.answer", "public.file",
     "account.calendar_feed", "public.accessibility", "core.mail_health",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
@@ -52,6 +52,10 @@ ACCESS = {
     "/export/inquiries.csv": (302, 200, 200, 403, 403),
     "/account": (302, 200, 200, 200, 200),
     "/inbox/unsorted": (302, 200, 200, 403, 403),
+    "/inquiries/{reference}/files/{attachment_id}": (302, 200, 200, 200, 403),
+    "/inquiries/{reference}/files/999999": (302, 404, 404, 404, 403),
+    "/inbox/unsorted/999999/files/{attachment_id}": (302, 404, 404, 403, 403),
+    "/admin/attachments": (302, 403, 403, 403, 200),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -113,7 +117,8 @@ ENDPOINTS = {
     "account.revoke_calendar_link", "audit.index", "mail.queue", "mail.send_again",
     "mail.discard", "workdays.closure_days", "workdays.add_closure_day",
     "workdays.delete_closure_day", "mailbox.unsorted", "mailbox.attach", "mailbox.discard",
-    "mailbox.upload_eml",
+    "mailbox.upload_eml", "attachments.inquiry_file", "attachments.unsorted_file",
+    "attachments.quarantine",
 }  # fmt: skip
 
 
@@ -142,11 +147,13 @@ def objects(db):
     # upcoming, so that the admin may remove it
     closure_day = ClosureDay(day=next_working_day(local_today(), ()), reason="Personaldag")
     db.session.add_all([contact, message, org_note, closure_day])
+    attachment = make_attachment(inquiry=inquiry)
     db.session.commit()
     return {"reference": inquiry.reference, "rule_id": rule.id, "note_id": note.id,
             "follow_up_id": follow_up.id, "organisation_id": organisation.id,
             "contact_id": contact.id, "message_id": message.id,
-            "org_note_id": org_note.id, "closure_day_id": closure_day.id}  # fmt: skip
+            "org_note_id": org_note.id, "closure_day_id": closure_day.id,
+            "attachment_id": attachment.id}  # fmt: skip
 
 
 def _as(role, login_as):

@@ -22,7 +22,7 @@ from crm.inquiries.statuses import Status
 from crm.mail.threading import signed_reference
 from crm.timeutil import utcnow
 from crm.tokens import hash_token
-from tests.factories import InquiryFactory, UserFactory
+from tests.factories import InquiryFactory, UserFactory, make_attachment
 from tests.helpers import events, fresh, mails
 
 
@@ -194,17 +194,21 @@ def test_the_staff_thread_holds_everything_in_time_order_and_marks_internal_entr
 
 def test_the_thread_is_read_in_a_fixed_number_of_statements(ctx, db, staff, count_queries):
     inquiry = InquiryFactory()
+    make_attachment(inquiry=inquiry)
     for n in range(5):
-        send_reply(inquiry, f"Svar {n}", staff)
+        make_attachment(message=send_reply(inquiry, f"Svar {n}", staff))
         answer_on_status_page(inquiry, f"Fråga {n}")
-        add_note(f"Not {n}", staff, inquiry=inquiry)
+        make_attachment(note=add_note(f"Not {n}", staff, inquiry=inquiry), filename=f"{n}.pdf")
     db.session.commit()
     inquiry = fresh(db, inquiry)
     with count_queries() as counted:
         thread = thread_of(inquiry)
         [entry.item.author for entry in thread.entries if entry.kind == "message"]  # loaded
-    assert counted() == 3
+    assert counted() == 4  # messages, notes, logged contacts, and the files of all of them
     assert len(thread.entries) == 16
+    files = [thread.files.of(entry.kind, entry.item.id) for entry in thread.entries[1:]]
+    assert len(thread.files.of("original")) == 1
+    assert sum(len(entry_files) for entry_files in files) == 10
 
 
 def test_a_long_thread_opens_on_its_latest_entries_with_the_rest_counted(ctx, db, staff):

@@ -178,7 +178,7 @@ def test_an_eml_larger_than_the_other_forms_allow_is_accepted(app, client, db, l
     raw = mail("Lång text. " * 20_000, subject="Stor")  # ~220 kB, above the 64 KiB form limit
     assert len(raw) > app.config["MAX_CONTENT_LENGTH"]
     assert upload(client, raw).status_code == 302
-    assert client.post("/inquiries/new", data={"message": "x" * 100_000}).status_code == 413
+    assert client.post("/follow-ups", data={"title": "x" * 100_000}).status_code == 413
 
 
 def test_a_jav_declarer_cannot_file_an_eml_into_the_inquiry(app, client, db, login_as):

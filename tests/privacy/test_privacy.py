@@ -206,7 +206,7 @@ def test_v8_3_2_erase_leaves_the_address_nowhere(runner, db):
     email = "anna.andersson@exempel.se"
     person(db, email)
     dry = runner.invoke(args=["crm", "gdpr-erase", email, "--dry-run"])
-    assert "Would erase: 1 inquiries, 1 contacts, 1 e-mails." in dry.output
+    assert "Would erase: 1 inquiries, 1 contacts, 1 e-mails, 0 attached files." in dry.output
     assert any(email in v.lower() for v in every_text_value())
     result = runner.invoke(args=["crm", "gdpr-erase", email])
     assert result.exit_code == 0, result.output

@@ -1,0 +1,76 @@
+"""Downloading attachments: staff with `inquiry:view`, the submitter through the status link,
+and the admin's list of quarantined files. A file is only ever sent as a download."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, send_file
+from flask_login import current_user
+
+from crm.attachments import queries, services, storage
+from crm.attachments.models import Attachment
+from crm.auth.permissions import Permission, permission_required
+from crm.conversation.queries import get_mail_or_404
+from crm.extensions import db
+from crm.inquiries.queries import get_inquiry_or_404, references_of
+
+bp = Blueprint("attachments", __name__)
+
+
+def download(attachment: Attachment):
+    """The file as a download under its cleaned name (RFC 6266, UTF-8 `filename*`), with its
+    detected type; never inline, never cached."""
+    if not attachment.servable:
+        abort(404)
+    path = storage.path_of(attachment.storage_key)
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # A file opened from the download must not run as part of this site.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.get("/inquiries/<reference>/files/<int:attachment_id>")
+@permission_required(Permission.INQUIRY_VIEW)
+def inquiry_file(reference: str, attachment_id: int):
+    inquiry = get_inquiry_or_404(reference)
+    attachment = queries.get_attachment_or_404(attachment_id)
+    if attachment.inquiry_id != inquiry.id:
+        abort(404)
+    services.audit_download(attachment, current_user)
+    db.session.commit()
+    return download(attachment)
+
+
+@bp.get("/inbox/unsorted/<int:mail_id>/files/<int:attachment_id>")
+@permission_required(Permission.INQUIRY_EDIT)
+def unsorted_file(mail_id: int, attachment_id: int):
+    mail = get_mail_or_404(mail_id)
+    attachment = queries.get_attachment_or_404(attachment_id)
+    if attachment.inbound_mail_id != mail.id or attachment.inquiry_id is not None:
+        abort(404)
+    services.audit_download(attachment, current_user)
+    db.session.commit()
+    return download(attachment)
+
+
+@bp.get("/admin/attachments")
+@permission_required(Permission.SETTINGS_MANAGE)
+def quarantine():
+    """Files the scanner stopped, and files still waiting for it."""
+    attachments = queries.needing_attention()
+    return render_template(
+        "attachments/quarantine.html",
+        attachments=attachments,
+        references=references_of({a.inquiry_id for a in attachments if a.inquiry_id}),
+    )
