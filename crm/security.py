@@ -28,7 +28,15 @@ def keep_private(referrer_policy: str = "same-origin") -> None:
     g.keep_private = referrer_policy
 
 
+def sandboxed() -> None:
+    """This response is a file, not a page: if a browser ever renders it, it runs nothing and
+    reaches nothing of this site."""
+    g.sandboxed = True
+
+
 def _private_headers(response):
+    if g.get("sandboxed"):
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     policy = g.get("keep_private")
     if policy:
         response.headers["Referrer-Policy"] = policy
@@ -58,7 +66,7 @@ def init_app(app: Flask) -> None:
 
 def _no_store(response):
     """Pages may show personal data; no browser or proxy should keep a copy."""
-    if request.endpoint != "static":
+    if request.endpoint != "static" and "no-store" not in response.headers.get("Cache-Control", ""):
         response.headers["Cache-Control"] = "no-store"
     return response
 

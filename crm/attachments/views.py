@@ -12,6 +12,7 @@ from crm.auth.permissions import Permission, permission_required
 from crm.conversation.queries import get_mail_or_404
 from crm.extensions import db
 from crm.inquiries.queries import get_inquiry_or_404, references_of
+from crm.security import sandboxed
 
 bp = Blueprint("attachments", __name__)
 
@@ -35,8 +36,7 @@ def download(attachment: Attachment):
     )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    # A file opened from the download must not run as part of this site.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    sandboxed()
     return response
 
 

@@ -96,11 +96,10 @@ def references_of(inquiry_ids) -> dict[int, str]:
     """The references of these inquiries, by id (one statement)."""
     if not inquiry_ids:
         return {}
-    return dict(
-        db.session.execute(
-            select(Inquiry.id, Inquiry.reference).where(Inquiry.id.in_(inquiry_ids))
-        ).tuples()
+    rows = db.session.execute(
+        select(Inquiry.id, Inquiry.reference).where(Inquiry.id.in_(inquiry_ids))
     )
+    return {row.id: row.reference for row in rows}
 
 
 def get_inquiry_or_404(reference: str) -> Inquiry:
