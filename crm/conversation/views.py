@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from crm.attachments.queries import files_of_mail
 from crm.auth.permissions import Permission, permission_required
 from crm.conversation import services
 from crm.conversation.forms import AttachMailForm, DiscardMailForm, EmlUploadForm
@@ -35,6 +36,10 @@ def _show_queue(failed: InboundMail | None = None, form=None, status: int = 200)
     return render_template(
         "conversation/unsorted.html",
         mails=rows,
+        files=files_of_mail([mail.id for mail in rows]),
+        file_url=lambda file: url_for(
+            "attachments.unsorted_file", mail_id=file.inbound_mail_id, attachment_id=file.id
+        ),
         forms=forms,
         total=count_unsorted(),
         discard=DiscardMailForm(formdata=None),

@@ -256,3 +256,21 @@ def test_the_admin_sees_quarantined_and_waiting_files(client, db, login_as):
     assert "Eicar-Test-Signature" in page
     assert inquiry.reference in page
     assert "fin.pdf" not in page
+
+
+def test_files_of_unsorted_mail_are_listed_and_downloaded_by_those_who_sort(
+    app, client, db, login_as
+):
+    from crm.conversation.inbound import receive
+    from tests.attachments.test_services import mail_with_files
+
+    with app.test_request_context():
+        received = receive(mail_with_files((pdf(), "Inbjudan.pdf", "attachment", None)))
+    db.session.commit()
+    [file] = db.session.scalars(select(Attachment)).all()
+    login_as("chair")
+    page = client.get("/inbox/unsorted").text
+    link = f"/inbox/unsorted/{received.mail_id}/files/{file.id}"
+    assert f'href="{link}"' in page
+    assert client.get(link).data == pdf()
+    assert client.get(f"/inbox/unsorted/{received.mail_id + 1}/files/{file.id}").status_code == 404
