@@ -26,6 +26,9 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     app.config["SAMVERKA_ENV"] = settings.ENV_NAME
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = os.path.join(ROOT, "translations")
 
+    from crm.core.urls import DatabaseId
+
+    app.url_map.converters["int"] = DatabaseId  # before any route is made
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -35,6 +38,7 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from crm import database, i18n, logs, security
+    from crm.attachments import hooks as attachment_hooks
     from crm.auth.loader import init_login
     from crm.core import templating, uploads
     from crm.extensions import babel, csrf, db, limiter
@@ -60,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     uploads.init_app(app)  # before the CSRF check, which reads the body
     csrf.init_app(app)
     limiter.init_app(app)
+    attachment_hooks.init_app(app)  # after CSRF and limits, before the log-in checks
     babel.init_app(app, locale_selector=i18n.select_locale)
     templating.init_app(app)
     init_login(app)

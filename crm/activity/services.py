@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
-from crm.attachments.services import save_uploads
+from crm.attachments.services import attach_files
 from crm.audit.services import audit
 from crm.auth.permissions import Permission
 from crm.choices import Recurrence
@@ -55,7 +55,7 @@ def _plain(value: Any) -> Any:
 
 def add_note(body: str, actor, *, inquiry=None, organisation=None, files=()) -> Note:
     """Internal text on an inquiry (shown on its organisation's record too) or an organisation;
-    `files` (uploads) are kept with it, internal like the note."""
+    `files` (prepared uploads) are kept with it, internal like the note."""
 
     if inquiry is not None:
         require_may_act(inquiry, actor)
@@ -70,7 +70,7 @@ def add_note(body: str, actor, *, inquiry=None, organisation=None, files=()) -> 
     )
     db.session.add(note)
     db.session.flush()
-    save_uploads(files, note=note, uploaded_by=actor)
+    attach_files(files, note=note, uploaded_by=actor)
     if inquiry is not None:
         record_event("note_added", actor, inquiry=inquiry, note_id=note.id)
         audit("note_added", actor, note, inquiry_id=inquiry.id)

@@ -8,13 +8,17 @@ must then agree with it.
 from __future__ import annotations
 
 import codecs
+import posixpath
 import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
 
 import filetype
 from flask_babel import lazy_gettext as _l
@@ -72,6 +76,11 @@ TEXT_SAMPLE_BYTES = 64 * 1024
 # Limits on what is read out of a zip, so a zip bomb cannot fill the memory.
 CONTENT_TYPES_MAX_BYTES = 256 * 1024
 ODF_MIMETYPE_MAX_BYTES = 128
+# A relationships part or an ODF manifest lists one entry per link, picture or sheet; a large
+# document's can be bigger than its content types, but no larger than this.
+PACKAGE_XML_MAX_BYTES = 1024 * 1024
+# All the XML read out of one package together, so many small parts cannot add up to a bomb.
+PACKAGE_XML_TOTAL_MAX_BYTES = 8 * 1024 * 1024
 
 TEXT_EXTENSIONS = {"txt", "csv"}
 # Types `filetype` names that are all a zip: what is inside decides.
@@ -82,17 +91,34 @@ LEGACY_OFFICE = {"doc": "docx", "xls": "xlsx", "ppt": "pptx"}
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 OOXML_MAIN_PARTS = {
-    b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "docx",
-    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
-    b"application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "pptx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": "pptx",
 }
-OOXML_MACRO_MARKERS = (b"macroenabled", b"vbaproject")
+# Looked for in every content type, lowercased after parsing (so character references count).
+OOXML_MACRO_CONTENT_TYPES = (
+    "macroenabled",
+    "vbaproject",
+    "vbadata",
+    "keymapcustomizations",
+    "ms-office.activex",
+    "ms-excel.sheet.binary.macroenabled",
+)
+# Looked for in every relationship type, lowercased.
+OOXML_MACRO_RELATIONSHIPS = ("vbaproject", "wordvbadata", "keymapcustomizations")
+OOXML_MACRO_PARTS = ("vbaproject.bin", "vbadata.xml")
+# Relationships that make Office fetch a template, an object or a page from elsewhere when the
+# file is opened (remote template injection and the like). External links and pictures are fine.
+OOXML_REMOTE_RELATIONSHIPS = ("/attachedtemplate", "/oleobject", "/frame", "/subdocument")
+OOXML_MAIN_RELATIONSHIP = "/officedocument"
+OOXML_ROOT_RELATIONSHIPS = "_rels/.rels"
 ODF_MIMETYPES = {
     b"application/vnd.oasis.opendocument.text": "odt",
     b"application/vnd.oasis.opendocument.spreadsheet": "ods",
     b"application/vnd.oasis.opendocument.presentation": "odp",
 }
 ODF_MACRO_FOLDERS = ("basic/", "scripts/")
+ODF_MANIFEST = "meta-inf/manifest.xml"
 
 ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -141,6 +167,7 @@ class Reason(StrEnum):
     LEGACY_OFFICE = "legacy_office"
     MISMATCH = "mismatch"
     MACROS = "macros"
+    REMOTE_CONTENT = "remote_content"
     EMPTY = "empty"
     DAMAGED = "damaged"
 
@@ -161,6 +188,10 @@ MESSAGES = {
     Reason.MACROS: _l(
         "Filen ”%(name)s” innehåller makron och tas inte emot. "
         "Spara en kopia utan makron och försök igen."
+    ),
+    Reason.REMOTE_CONTENT: _l(
+        "Filen ”%(name)s” hämtar innehåll från en annan adress när den öppnas och tas inte "
+        "emot. Spara en kopia utan mallar eller länkade objekt och försök igen."
     ),
     Reason.EMPTY: _l("Filen ”%(name)s” är tom."),
     Reason.DAMAGED: _l("Filen ”%(name)s” är skadad och kan inte läsas."),
@@ -301,46 +332,186 @@ def _package_kind(stream: BinaryIO) -> FileKind:
     own manifest is what decides, and it also tells whether there are macros."""
     try:
         with zipfile.ZipFile(stream) as package:
-            names = {name.lower(): name for name in package.namelist()}
-            if "[content_types].xml" in names:
-                return _office_open_xml_kind(package, names)
-            if "mimetype" in names:
-                return _open_document_kind(package, names)
+            reader = _PackageReader(package)
+            if "[content_types].xml" in reader.names:
+                return _office_open_xml_kind(reader)
+            if "mimetype" in reader.names:
+                return _open_document_kind(reader)
     except ZIP_ERRORS:
         raise _Refusal(Reason.DAMAGED) from None
     raise _Refusal(Reason.NOT_ALLOWED)
 
 
-def _office_open_xml_kind(package: zipfile.ZipFile, names: dict[str, str]) -> FileKind:
-    content_types = _read_member(
-        package, names["[content_types].xml"], CONTENT_TYPES_MAX_BYTES
-    ).lower()
-    if any(name.endswith("vbaproject.bin") for name in names) or any(
-        marker in content_types for marker in OOXML_MACRO_MARKERS
-    ):
+class _PackageReader:
+    """The members of a zip by lowercased part name, read with limits on size."""
+
+    def __init__(self, package: zipfile.ZipFile) -> None:
+        self.package = package
+        self.names: dict[str, str] = {}
+        for name in package.namelist():
+            key = _part_key(name)
+            # Two members for one part: a program may read the one not checked here.
+            if key in self.names:
+                raise _Refusal(Reason.DAMAGED)
+            self.names[key] = name
+        self.xml_budget = PACKAGE_XML_TOTAL_MAX_BYTES
+
+    def read(self, key: str, limit: int) -> bytes:
+        with self.package.open(self.names[key]) as member:
+            content = member.read(limit + 1)
+        if len(content) > limit:
+            raise _Refusal(Reason.DAMAGED)
+        return content
+
+    def xml(self, key: str, limit: int = PACKAGE_XML_MAX_BYTES) -> ElementTree.Element:
+        content = self.read(key, min(limit, self.xml_budget))
+        self.xml_budget -= len(content)
+        return _parse_xml(content)
+
+
+def _part_key(name: str) -> str:
+    """A zip member's or a part's name as OPC compares them: unescaped, case-insensitive."""
+    return unquote(name).lstrip("/").lower()
+
+
+class _NoDoctype(ElementTree.TreeBuilder):
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        # Package XML never has a DTD; refusing it leaves no entities to expand.
+        raise _Refusal(Reason.DAMAGED)
+
+
+def _parse_xml(content: bytes) -> ElementTree.Element:
+    # defusedxml is not needed: a DTD is refused before any entity is declared, ElementTree
+    # fetches nothing external, and expat (2.4 and later) also caps amplification.
+    parser = ElementTree.XMLParser(target=_NoDoctype())  # noqa: S314
+    try:
+        parser.feed(content)
+        return parser.close()
+    except ElementTree.ParseError:
+        raise _Refusal(Reason.DAMAGED) from None
+
+
+def _local(name: str) -> str:
+    return name.rpartition("}")[2]
+
+
+def _attribute(element: ElementTree.Element, name: str) -> str | None:
+    """An attribute by its local name, in whatever namespace."""
+    for key, value in element.attrib.items():
+        if _local(key) == name:
+            return value
+    return None
+
+
+def _elements(root: ElementTree.Element, name: str) -> Iterator[ElementTree.Element]:
+    return (element for element in root.iter() if _local(element.tag) == name)
+
+
+def _office_open_xml_kind(reader: _PackageReader) -> FileKind:
+    if any(key.endswith(OOXML_MACRO_PARTS) for key in reader.names):
         raise _Refusal(Reason.MACROS)
-    found = {ext for main_part, ext in OOXML_MAIN_PARTS.items() if main_part in content_types}
-    if len(found) != 1:
+    overrides, defaults = _content_types(reader.xml("[content_types].xml", CONTENT_TYPES_MAX_BYTES))
+    main_part = None
+    for key in sorted(reader.names):
+        if key.endswith(".rels"):
+            found = _check_relationships(reader.xml(key), key)
+            if found is not None:
+                if main_part not in (None, found):
+                    raise _Refusal(Reason.DAMAGED)
+                main_part = found
+    if main_part is None:
         raise _Refusal(Reason.NOT_ALLOWED)
-    return _kind(found.pop())
-
-
-def _open_document_kind(package: zipfile.ZipFile, names: dict[str, str]) -> FileKind:
-    if any(name.startswith(ODF_MACRO_FOLDERS) for name in names):
-        raise _Refusal(Reason.MACROS)
-    mimetype = _read_member(package, names["mimetype"], ODF_MIMETYPE_MAX_BYTES).strip()
-    extension = ODF_MIMETYPES.get(mimetype)
+    if main_part not in reader.names:
+        raise _Refusal(Reason.DAMAGED)
+    content_type = overrides.get(main_part)
+    if content_type is None:
+        content_type = defaults.get(posixpath.splitext(main_part)[1].lstrip("."))
+    extension = OOXML_MAIN_PARTS.get(content_type or "")
     if extension is None:
         raise _Refusal(Reason.NOT_ALLOWED)
     return _kind(extension)
 
 
-def _read_member(package: zipfile.ZipFile, name: str, limit: int) -> bytes:
-    with package.open(name) as member:
-        content = member.read(limit + 1)
-    if len(content) > limit:
+def _content_types(root: ElementTree.Element) -> tuple[dict[str, str], dict[str, str]]:
+    """Content types by part name and by extension, lowercased; refuses those for macros."""
+    if _local(root.tag) != "Types":
         raise _Refusal(Reason.DAMAGED)
-    return content
+    overrides: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for element in root.iter():
+        content_type = (_attribute(element, "ContentType") or "").strip().lower()
+        if any(marker in content_type for marker in OOXML_MACRO_CONTENT_TYPES):
+            raise _Refusal(Reason.MACROS)
+        if _local(element.tag) == "Override":
+            overrides[_part_key(element.get("PartName", ""))] = content_type
+        elif _local(element.tag) == "Default":
+            defaults[element.get("Extension", "").lower()] = content_type
+    return overrides, defaults
+
+
+def _check_relationships(root: ElementTree.Element, key: str) -> str | None:
+    """Refuses relationships to macros and to content fetched from elsewhere; for the package's
+    own relationships, returns the main document part they name."""
+    main_parts = set()
+    for relationship in _elements(root, "Relationship"):
+        kind = (_attribute(relationship, "Type") or "").strip().lower()
+        external = (_attribute(relationship, "TargetMode") or "").strip().lower() == "external"
+        if kind.endswith("/vbaproject") or any(
+            marker in kind for marker in OOXML_MACRO_RELATIONSHIPS
+        ):
+            raise _Refusal(Reason.MACROS)
+        if (
+            external
+            and kind.endswith(OOXML_REMOTE_RELATIONSHIPS)
+            and _fetches_from_elsewhere(relationship.get("Target", ""))
+        ):
+            raise _Refusal(Reason.REMOTE_CONTENT)
+        if key == OOXML_ROOT_RELATIONSHIPS and kind.endswith(OOXML_MAIN_RELATIONSHIP):
+            if external:
+                raise _Refusal(Reason.DAMAGED)
+            main_parts.add(_package_target(relationship.get("Target", "")))
+    if len(main_parts) > 1:
+        raise _Refusal(Reason.DAMAGED)
+    return main_parts.pop() if main_parts else None
+
+
+def _fetches_from_elsewhere(target: str) -> bool:
+    """A target on another machine (http, ftp, a UNC or file://host path). Word records the
+    local template a document was made from (`file:///C:\\…\\Mall.dotx`) as an external
+    attachedTemplate in ordinary documents; opening it reaches no network, so it is allowed."""
+    target = target.strip().replace("\\", "/").lower()
+    if target.startswith("//"):
+        return True  # UNC: \\server\share
+    scheme, _, rest = target.partition(":")
+    if not rest or len(scheme) == 1:
+        return False  # a relative path or a drive letter (c:/…)
+    if scheme != "file":
+        return True
+    host = rest.removeprefix("//").split("/", 1)[0]
+    return host not in ("", "localhost")
+
+
+def _package_target(target: str) -> str:
+    """The part a relationship of the package itself points at; its source is the root."""
+    path = urlsplit(target.strip()).path
+    return _part_key(posixpath.normpath(posixpath.join("/", unquote(path))))
+
+
+def _open_document_kind(reader: _PackageReader) -> FileKind:
+    if any(key.startswith(ODF_MACRO_FOLDERS) for key in reader.names):
+        raise _Refusal(Reason.MACROS)
+    if ODF_MANIFEST not in reader.names:
+        raise _Refusal(Reason.DAMAGED)
+    for entry in _elements(reader.xml(ODF_MANIFEST), "file-entry"):
+        path = _part_key((_attribute(entry, "full-path") or "").strip())
+        media_type = (_attribute(entry, "media-type") or "").lower()
+        if path.startswith(ODF_MACRO_FOLDERS) or "script" in media_type:
+            raise _Refusal(Reason.MACROS)
+    mimetype = reader.read("mimetype", ODF_MIMETYPE_MAX_BYTES).strip()
+    extension = ODF_MIMETYPES.get(mimetype)
+    if extension is None:
+        raise _Refusal(Reason.NOT_ALLOWED)
+    return _kind(extension)
 
 
 # ---- file names -----------------------------------------------------------------------------

@@ -33,18 +33,13 @@ class ScanStatus(Choice):
     NOT_SCANNED = "not_scanned"
 
 
-SERVABLE = (ScanStatus.CLEAN, ScanStatus.NOT_SCANNED)
-
-
 class Attachment(db.Model):
     __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The inquiry it belongs to; none while its e-mail waits in the unsorted queue. With no
     # message or note it belongs to the inquiry's original message.
-    inquiry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("inquiries.id", ondelete="CASCADE")
-    )
+    inquiry_id: Mapped[int | None] = mapped_column(ForeignKey("inquiries.id", ondelete="CASCADE"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     note_id: Mapped[int | None] = mapped_column(ForeignKey("notes.id", ondelete="CASCADE"))
     inbound_mail_id: Mapped[int | None] = mapped_column(
@@ -62,9 +57,7 @@ class Attachment(db.Model):
     scan_status: Mapped[ScanStatus] = mapped_column(enum_column(ScanStatus))
     scan_signature: Mapped[str | None] = mapped_column(String(200))
     scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    uploaded_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (
@@ -77,4 +70,10 @@ class Attachment(db.Model):
 
     @property
     def servable(self) -> bool:
-        return self.scan_status in SERVABLE
+        """Scanned and clean; or never scanned because no scanner is configured. Once one is,
+        files that came before it wait for `scan-attachments` like any other."""
+        from crm.attachments.scanning import scanner_configured
+
+        if self.scan_status is ScanStatus.NOT_SCANNED:
+            return not scanner_configured()
+        return self.scan_status is ScanStatus.CLEAN

@@ -99,6 +99,18 @@ def files_of_mail_message(message_id: str) -> list[Attachment]:
     )
 
 
+def unsendable(files: list[Attachment]) -> str | None:
+    """Why a mail carrying these files cannot go now, or None."""
+    for file in files:
+        if file.scan_status is ScanStatus.INFECTED:
+            return f"the attachment {file.filename!r} was quarantined by the virus scanner"
+        if not file.servable:
+            return f"the attachment {file.filename!r} waits for the virus scanner"
+        if not storage.path_of(file.storage_key).is_file():
+            return f"the attachment {file.filename!r} is missing from ATTACHMENTS_DIR"
+    return None
+
+
 def read_file(attachment: Attachment) -> bytes:
     return storage.path_of(attachment.storage_key).read_bytes()
 

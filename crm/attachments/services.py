@@ -14,7 +14,7 @@ from flask_babel import ngettext
 from sqlalchemy import select
 
 from crm.attachments import storage
-from crm.attachments.detection import FileKind, clean_filename, identify
+from crm.attachments.detection import EXTENSION_ALIASES, FileKind, clean_filename, identify
 from crm.attachments.models import Attachment, ScanStatus
 from crm.attachments.scanning import ScanResult, Verdict, scan_path
 from crm.audit.services import audit
@@ -33,8 +33,13 @@ SCAN_STATUS = {
 
 
 def upload_limit() -> int:
-    """The most a request with files may carry (its files together)."""
-    return current_app.config["ATTACHMENT_MAX_TOTAL_BYTES"]
+    """The most a request with files may carry: every file at its largest, so that files too
+    large together are refused beside the field (`check_uploads`), not by a bare 413 page."""
+    config = current_app.config
+    return max(
+        config["ATTACHMENT_MAX_FILES"] * config["ATTACHMENT_MAX_BYTES"],
+        config["ATTACHMENT_MAX_TOTAL_BYTES"],
+    )
 
 
 def attachment_hint() -> str:
@@ -119,6 +124,21 @@ def _prepare(stream, filename: str, kind: FileKind) -> PreparedFile:
     return PreparedFile(name, kind, stored, scan_path(storage.path_of(stored.storage_key)))
 
 
+def refuse_infected(files: Sequence[PreparedFile], field: str = "files") -> None:
+    """A message that is sent on (a staff reply) cannot carry a file the scanner stopped."""
+    for file in files:
+        if file.scan.verdict is Verdict.INFECTED:
+            raise DomainError(
+                _(
+                    "Virusskannern stoppade filen ”%(name)s” (%(finding)s). Ta bort den och "
+                    "skicka igen.",
+                    name=file.filename,
+                    finding=file.scan.signature or "?",
+                ),
+                field=field,
+            )
+
+
 def save_uploads(files: Sequence, *, field: str = "files", **owner) -> list[Attachment]:
     """Check, store and scan the chosen files and attach them to `owner` (inquiry=, message=,
     note=, inbound_mail=, uploaded_by=)."""
@@ -176,7 +196,7 @@ def _inquiry_id(inquiry, message, note) -> int | None:
 def _with_extension(filename: str, kind: FileKind) -> str:
     """The name ends in the type's extension, so the file opens in the right program."""
     _stem, dot, extension = filename.rpartition(".")
-    if dot and extension.lower() in {kind.extension, "jpeg" if kind.extension == "jpg" else ""}:
+    if dot and EXTENSION_ALIASES.get(extension.lower(), extension.lower()) == kind.extension:
         return filename
     return f"{filename}.{kind.extension}"
 
@@ -192,24 +212,41 @@ def _record_scan(attachment: Attachment, result, now: datetime | None = None) ->
               actor_label="clamd")  # fmt: skip
 
 
+# Unanswered scans in a row after which a run stops: the scanner is down, not one file odd.
+GIVE_UP_AFTER = 3
+
+
 def scan_waiting(limit: int = 500) -> dict[str, int]:
-    """Scan files that arrived while the scanner was down (`flask crm scan-attachments`);
-    each is committed on its own, so a scanner going down mid-run keeps what was done."""
+    """Scan files that arrived while the scanner was down, and files that came before one was
+    configured (`flask crm scan-attachments`); each is committed on its own, so a scanner
+    going down mid-run keeps what was done. One file the scanner cannot answer for (say,
+    larger than its StreamMaxLength) stays waiting without holding up the others."""
     counts = {status.value: 0 for status in ScanStatus}
     waiting = db.session.scalars(
         select(Attachment.id)
-        .where(Attachment.scan_status == ScanStatus.PENDING)
+        .where(Attachment.scan_status.in_((ScanStatus.PENDING, ScanStatus.NOT_SCANNED)))
         .order_by(Attachment.id)
         .limit(limit)
     ).all()
+    unanswered = 0
     for attachment_id in waiting:
         attachment = db.session.get(Attachment, attachment_id)
-        _record_scan(attachment, scan_path(storage.path_of(attachment.storage_key)))
+        result = _scan_stored(attachment)
+        _record_scan(attachment, result)
         counts[attachment.scan_status.value] += 1
         db.session.commit()
-        if attachment.scan_status is ScanStatus.PENDING:
+        unanswered = unanswered + 1 if result.verdict is Verdict.UNAVAILABLE else 0
+        if unanswered >= GIVE_UP_AFTER:
             break  # the scanner is down: the rest waits for the next run
     return counts
+
+
+def _scan_stored(attachment: Attachment) -> ScanResult:
+    path = storage.path_of(attachment.storage_key)
+    if not path.is_file():
+        log.error("attachment %d: its file %s is missing", attachment.id, attachment.storage_key)
+        return ScanResult(Verdict.UNAVAILABLE)
+    return scan_path(path)
 
 
 # ---- moving with their message ------------------------------------------------------------

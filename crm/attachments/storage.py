@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def path_of(storage_key: str) -> Path:
 
 
 def store(stream: BinaryIO, session: Session) -> StoredFile:
-    """Copy the stream to the store; the file goes again if `session` rolls back."""
+    """Copy the stream to the store; the file goes again if the transaction it was written in
+    (or any around it) rolls back, or if none ever commits it (`discard_uncommitted`)."""
     folder = root()
     (folder / "tmp").mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=folder / "tmp")
@@ -77,12 +78,31 @@ def store(stream: BinaryIO, session: Session) -> StoredFile:
         raise
     finally:
         stream.seek(0)
-    session.info.setdefault(WRITTEN, set()).add(key)
+    session.info.setdefault(WRITTEN, {})[key] = _current(session)
     return StoredFile(key, sha256, size)
 
 
 def remove_after_commit(session: Session, storage_keys: Iterable[str]) -> None:
-    session.info.setdefault(TO_REMOVE, set()).update(storage_keys)
+    removals = session.info.setdefault(TO_REMOVE, {})
+    for key in storage_keys:
+        removals[key] = _current(session)
+
+
+def _current(session):
+    if isinstance(session, scoped_session):
+        session = session()  # the registry's session itself; the proxy hides these methods
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _within(transaction, ancestor) -> bool:
+    """Whether `transaction` is `ancestor` or was begun inside it (None: before any began)."""
+    if transaction is None:
+        return ancestor.parent is None
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _unlink(storage_keys: Iterable[str]) -> None:
@@ -95,16 +115,28 @@ def _unlink(storage_keys: Iterable[str]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its files now stand or fall with the outer transaction
     session.info.pop(WRITTEN, None)
-    _unlink(session.info.pop(TO_REMOVE, ()))
+    _unlink(session.info.pop(TO_REMOVE, {}))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is not None:
-        return  # a savepoint: the outer transaction may still commit what it wrote
+    """Files written in the rolled-back transaction go; removals planned in it are undone."""
+    for name, undo in ((WRITTEN, _unlink), (TO_REMOVE, lambda keys: None)):
+        planned = session.info.get(name, {})
+        gone = [key for key, begun in planned.items() if _within(begun, previous_transaction)]
+        for key in gone:
+            del planned[key]
+        undo(gone)
+
+
+def discard_uncommitted(session: Session) -> None:
+    """At the end of a request: files no transaction committed (say, the request failed
+    before it began one) are removed."""
     session.info.pop(TO_REMOVE, None)
-    _unlink(session.info.pop(WRITTEN, ()))
+    _unlink(session.info.pop(WRITTEN, {}))
 
 
 def stored_keys() -> Iterator[tuple[str, float]]:
@@ -120,9 +152,7 @@ def stored_keys() -> Iterator[tuple[str, float]]:
 def remove_orphans(known: set[str], older_than_seconds: int = 3600) -> list[str]:
     """Files no row names, older than an upload in progress could be; returns their keys."""
     limit = time.time() - older_than_seconds
-    orphans = [
-        key for key, modified in stored_keys() if key not in known and modified < limit
-    ]
+    orphans = [key for key, modified in stored_keys() if key not in known and modified < limit]
     for key in orphans:
         (root() / key).unlink(missing_ok=True)
     return orphans

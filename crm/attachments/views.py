@@ -3,7 +3,9 @@ and the admin's list of quarantined files. A file is only ever sent as a downloa
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_file
+import logging
+
+from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import current_user
 
 from crm.attachments import queries, services, storage
@@ -15,16 +17,22 @@ from crm.inquiries.queries import get_inquiry_or_404, references_of
 from crm.security import sandboxed
 
 bp = Blueprint("attachments", __name__)
+log = logging.getLogger(__name__)
 
 
-def download(attachment: Attachment):
+def download(attachment: Attachment, audited_for=None):
     """The file as a download under its cleaned name (RFC 6266, UTF-8 `filename*`), with its
-    detected type; never inline, never cached."""
+    detected type; never inline, never cached. A download by staff (`audited_for`) is
+    audited, only when the file is actually sent."""
     if not attachment.servable:
         abort(404)
     path = storage.path_of(attachment.storage_key)
     if not path.is_file():
+        log.error("attachment %d: its file %s is missing", attachment.id, attachment.storage_key)
         abort(404)
+    if audited_for is not None and request.method == "GET":
+        services.audit_download(attachment, audited_for)
+        db.session.commit()
     response = send_file(
         path,
         mimetype=attachment.content_type,
@@ -47,9 +55,7 @@ def inquiry_file(reference: str, attachment_id: int):
     attachment = queries.get_attachment_or_404(attachment_id)
     if attachment.inquiry_id != inquiry.id:
         abort(404)
-    services.audit_download(attachment, current_user)
-    db.session.commit()
-    return download(attachment)
+    return download(attachment, audited_for=current_user)
 
 
 @bp.get("/inbox/unsorted/<int:mail_id>/files/<int:attachment_id>")
@@ -59,9 +65,7 @@ def unsorted_file(mail_id: int, attachment_id: int):
     attachment = queries.get_attachment_or_404(attachment_id)
     if attachment.inbound_mail_id != mail.id or attachment.inquiry_id is not None:
         abort(404)
-    services.audit_download(attachment, current_user)
-    db.session.commit()
-    return download(attachment)
+    return download(attachment, audited_for=current_user)
 
 
 @bp.get("/admin/attachments")

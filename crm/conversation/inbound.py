@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -120,21 +121,40 @@ def _read_and_file(mail: InboundMail, message: EmailMessage, too_large: bool, no
     _file(mail, message, now)
 
 
+# Files kept from one e-mail at most; the rest stay in the mail as received.
+MAIL_FILES_KEPT = 20
+
+
 def _keep_files(mail: InboundMail, message: EmailMessage) -> None:
-    """The mail's attached files become attachments (of its message, once it has one).
-    Pictures embedded in the text (a signature's logo, referenced by Content-ID) are not
-    files anyone sent; they stay in the mail as received, like files of a refused type."""
+    """The mail's files become attachments (of its message, once it has one). Pictures the
+    text shows (a signature's logo, `cid:` in the HTML) are no files anyone sent; they stay in
+    the mail as received, like files of a refused type and any beyond MAIL_FILES_KEPT."""
+    shown = _embedded_ids(message)
+    kept = 0
     for part in message.walk():
+        if kept >= MAIL_FILES_KEPT:
+            log.info("inbound mail %s: more than %d files", mail.message_id, MAIL_FILES_KEPT)
+            return
         if part.is_multipart() or part.get_content_maintype() == "message":
             continue
         filename = part.get_filename()
-        disposition = part.get_content_disposition()
-        embedded = disposition == "inline" or (disposition is None and part["Content-ID"])
-        if not filename or embedded:
+        content_id = str(part.get("Content-ID", "")).strip().strip("<>")
+        if not filename or (content_id and content_id in shown):
             continue
         payload = part.get_payload(decode=True)
-        if payload:
-            save_mail_part(payload, filename, inbound_mail=mail)
+        if payload and save_mail_part(payload, filename, inbound_mail=mail) is not None:
+            kept += 1
+
+
+def _embedded_ids(message: EmailMessage) -> set[str]:
+    """The Content-IDs the mail's HTML shows inline (`<img src="cid:…">`)."""
+    html = message.get_body(preferencelist=("html",))
+    if html is None:
+        return set()
+    try:
+        return {found.strip() for found in re.findall(r"cid:([^\"'>\s]+)", html.get_content())}
+    except (LookupError, ValueError):
+        return set()
 
 
 def _stored(message_id: str) -> InboundMail | None:

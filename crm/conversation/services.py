@@ -8,7 +8,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from crm.activity.services import record_event
-from crm.attachments.services import move_mail_files, save_uploads
+from crm.attachments.services import attach_files, move_mail_files, refuse_infected
 from crm.audit.services import audit
 from crm.conversation.models import Direction, InboundStatus, Message, MessageChannel
 from crm.conversation.queries import thread_message_ids
@@ -40,10 +40,11 @@ def _checked_body(body: str, empty_message: str) -> str:
 
 def send_reply(inquiry, body: str, actor, now: datetime | None = None, files=()) -> Message:
     """Staff answer the submitter: on the thread and status page, and by e-mail that threads
-    with the earlier mail and comes back to the intake when answered; `files` (uploads) go
-    with it, in the e-mail as attachments."""
+    with the earlier mail and comes back to the intake when answered; `files` (prepared
+    uploads) go with it, in the e-mail as attachments."""
     require_may_act(inquiry, actor)
     body = _checked_body(body, _("Skriv ett svar."))
+    refuse_infected(files)  # the partner would get the mail without it
     if inquiry.anonymised_at is not None:
         raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
     now = now or utcnow()
@@ -61,7 +62,7 @@ def send_reply(inquiry, body: str, actor, now: datetime | None = None, files=())
     )  # fmt: skip
     db.session.add(message)
     db.session.flush()
-    save_uploads(files, message=message, uploaded_by=actor)
+    attach_files(files, message=message, uploaded_by=actor)
     record_event("public_reply", actor, inquiry=inquiry, at=now)  # the text is the message's
     audit("public_reply_sent", actor, inquiry)
     stamp_first_response(inquiry, now)
@@ -76,9 +77,7 @@ def may_answer_on_status_page(inquiry) -> bool:
     return inquiry.status not in FINAL_STATUSES and inquiry.anonymised_at is None
 
 
-def answer_on_status_page(
-    inquiry, body: str, now: datetime | None = None, files=()
-) -> Message:
+def answer_on_status_page(inquiry, body: str, now: datetime | None = None, files=()) -> Message:
     """The submitter writes on their status page, with files if they like."""
     if not may_answer_on_status_page(inquiry):
         raise DomainError(
@@ -92,7 +91,7 @@ def answer_on_status_page(
     )  # fmt: skip
     db.session.add(message)
     db.session.flush()
-    save_uploads(files, message=message)
+    attach_files(files, message=message)
     submitter_wrote(inquiry, message)
     db.session.flush()
     return message

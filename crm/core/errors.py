@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm import database
 from crm.core.drafts import posted_draft
+from crm.core.uploads import files_field
 from crm.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,17 @@ def _outcome_unknown_message():
     return OUTCOME_UNKNOWN["public" if request.blueprint == "public" else "staff"]
 
 
+TOO_MUCH_WITH_FILES = _l(
+    "Det du skickade var för stort: de bifogade filerna får vara högst %(mb)s MB tillsammans. "
+    "Gå tillbaka, välj färre eller mindre filer och skicka igen."
+)
+
+
 def render_error(code: int, error_id: str | None = None):
     title, message = ERRORS.get(code, ERRORS[500])
+    if code == 413 and files_field() is not None:
+        mb = current_app.config["ATTACHMENT_MAX_TOTAL_BYTES"] // 2**20
+        message = TOO_MUCH_WITH_FILES % {"mb": mb}
     if code == 500:
         state = database.commit_state()
         if state == database.COMMIT_SENT:

@@ -22,9 +22,7 @@ def init_app(app: Flask) -> None:
     from crm.inquiries.statuses import explain
     from crm.timeutil import local_today, utcnow
 
-    app.jinja_env.filters.update(
-        date=format_date, datetime=format_moment, filesize=format_filesize
-    )
+    app.jinja_env.filters.update(date=format_date, datetime=format_moment, filesize=format_filesize)
     app.jinja_env.globals.update(
         current_locale=select_locale,
         other_language=other_language,

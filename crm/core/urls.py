@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from flask import current_app, g, url_for
+from werkzeug.routing import IntegerConverter
 
 PATH_SEGMENT_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's converters leave unquoted
 
@@ -40,3 +41,12 @@ def inquiry_url(reference: str) -> str:
     if prefix is None:
         prefix = g.inquiry_url_prefix = url_for("inquiries.detail", reference="x")[:-1]
     return prefix + quote(reference, safe=PATH_SEGMENT_SAFE)
+
+
+class DatabaseId(IntegerConverter):
+    """`<int:…>` in every route: an id larger than a database integer can hold is no page
+    (404), not a database error (SQLite overflows, PostgreSQL refuses)."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # fmt: skip
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)

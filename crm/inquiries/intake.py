@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm.activity.services import record_event
-from crm.attachments.services import attach_files, prepare_uploads
+from crm.attachments.services import attach_files
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.core.urls import external_url
 from crm.extensions import db
@@ -153,12 +153,11 @@ def submit_inquiry(
     link_seed: str | None = None,
     files=(),
 ) -> tuple[Inquiry, str]:
-    """Store a new inquiry with its `files` (uploads), route it and queue its e-mails; return
-    it and its status token.
+    """Store a new inquiry with its `files` (prepared uploads), route it and queue its
+    e-mails; return it and its status token.
 
     Routed before it is stored, so the row is written once, with its assignee.
     """
-    prepared = prepare_uploads(files)  # before any lock: checking and scanning take time
     now = utcnow()
     # The counter lock is the first lock the inquiry's own work takes (only the submission's
     # one-time id comes before it), so two submissions never wait on each other in turn.
@@ -194,7 +193,7 @@ def submit_inquiry(
     inquiry.assignee = assignee
     db.session.add(inquiry)
     db.session.flush()
-    attach_files(prepared, inquiry=inquiry, uploaded_by=actor)
+    attach_files(files, inquiry=inquiry, uploaded_by=actor)
     record_event("created", actor, inquiry=inquiry, channel=channel)
     if organisation is not None:
         record_event(

@@ -8,6 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
 from crm.activity.queries import TIMELINE_SHOWN, follow_ups_of, get_note_or_404, timeline_of
+from crm.attachments.hooks import uploaded_files
 from crm.attachments.services import upload_limit
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import assignable_users, user_by_id
@@ -83,7 +84,7 @@ def index():
 
 
 @bp.route("/inquiries/new", methods=["GET", "POST"])
-@accepts_upload(upload_limit)
+@accepts_upload(upload_limit, files="files")
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def new():
@@ -96,7 +97,7 @@ def new():
         try:
             inquiry, _token = services.log_inquiry(
                 form.intake_data(), Channel(form.channel.data), current_user,
-                form.send_receipt.data, files=form.files.data,
+                form.send_receipt.data, files=uploaded_files(),
             )  # fmt: skip
         except DomainError as exc:
             db.session.rollback()
@@ -283,7 +284,7 @@ def _conflict_declared(was_responsible: bool, assignee) -> str:
 
 
 @bp.post("/inquiries/<reference>/notes")
-@accepts_upload(upload_limit)
+@accepts_upload(upload_limit, files="files")
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def add_note(reference: str):
@@ -291,7 +292,7 @@ def add_note(reference: str):
     return _act(
         reference, "note", form,
         lambda inq: activity.add_note(
-            form.body.data, current_user, inquiry=inq, files=form.files.data
+            form.body.data, current_user, inquiry=inq, files=uploaded_files()
         ),
         _("Anteckningen är sparad."), versioned=False,
     )  # fmt: skip
@@ -311,7 +312,7 @@ def edit_note(reference: str, note_id: int):
 
 
 @bp.post("/inquiries/<reference>/reply")
-@accepts_upload(upload_limit)
+@accepts_upload(upload_limit, files="files")
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def reply(reference: str):
@@ -319,7 +320,7 @@ def reply(reference: str):
     return _act(
         reference, "reply", form,
         lambda inq: conversation.send_reply(
-            inq, form.body.data, current_user, files=form.files.data
+            inq, form.body.data, current_user, files=uploaded_files()
         ),
         _("Svaret är publicerat och skickat till avsändaren."), versioned=False,
     )  # fmt: skip

@@ -26,8 +26,7 @@ from flask_babel import force_locale
 from sqlalchemy import and_, case, func, or_, select, update
 
 from crm.activity.services import record_event
-from crm.attachments.models import ScanStatus
-from crm.attachments.queries import files_of_mail_message, read_file
+from crm.attachments.queries import files_of_mail_message, read_file, unsendable
 from crm.audit.services import audit
 from crm.database import write_transaction
 from crm.extensions import db
@@ -187,8 +186,9 @@ class Claim:
     pending_since: datetime
     inquiry_id: int | None
     email: EmailMessage
-    # A file of the message has not been scanned yet (the scanner is down): not sent now.
-    waiting_for_scan: bool = False
+    # Why it cannot go now (a file waits for the scanner, was stopped by it, or is missing):
+    # recorded as a failed attempt, retried, and given up onto /admin/mail like an SMTP error.
+    held_because: str | None = None
 
 
 def claimable(now: datetime):
@@ -226,7 +226,7 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
         message.claimed_by = sender
         message.claimed_until = now + LEASE
         message.attempts += 1
-        files = files_of_mail_message(message.message_id)
+        email, held_because = _email_with_files(message)
         return Claim(
             id=message.id,
             token=sender,
@@ -234,9 +234,21 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
             attempts=message.attempts,
             pending_since=message.pending_since,
             inquiry_id=message.inquiry_id,
-            email=build_email(message, [file for file in files if file.servable]),
-            waiting_for_scan=any(file.scan_status is ScanStatus.PENDING for file in files),
+            email=email,
+            held_because=held_because,
         )
+
+
+def _email_with_files(message: OutboxMessage) -> tuple[EmailMessage, str | None]:
+    """The e-mail with its files, or without them and the reason it cannot be sent yet."""
+    files = files_of_mail_message(message.message_id)
+    held_because = unsendable(files)
+    if held_because is None:
+        try:
+            return build_email(message, files), None
+        except OSError as exc:  # a file went missing on disk: never block the queue
+            held_because = f"an attachment could not be read: {exc}"
+    return build_email(message), held_because
 
 
 def _still_ours(claim: Claim):
@@ -316,8 +328,8 @@ def send_pending(now: datetime | None = None, limit: int = 500) -> SendReport:
 
 def _deliver(smtp, claim: Claim, clock: Callable[[], datetime], report: SendReport) -> None:
     try:
-        if claim.waiting_for_scan:
-            raise OSError("an attachment waits for the virus scanner (flask crm scan-attachments)")
+        if claim.held_because:
+            raise OSError(claim.held_because)
         smtp.send(claim.email)
     except (OSError, smtplib.SMTPException) as exc:
         status = record_failure(claim, f"{type(exc).__name__}: {exc}", clock())

@@ -209,16 +209,20 @@ def _export_files(email: str, files_dir) -> list[dict]:
     listed = []
     for attachment in attachments_where(_their_files(email)):
         name = f"{attachment.id}-{attachment.filename}"
-        if files_dir is not None:
+        source = storage.path_of(attachment.storage_key)
+        # A file the scanner stopped or has not seen is named, never handed out.
+        copied = files_dir is not None and attachment.servable and source.is_file()
+        if copied:
             Path(files_dir).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(storage.path_of(attachment.storage_key), Path(files_dir) / name)
+            shutil.copyfile(source, Path(files_dir) / name)
         inquiry = db.session.get(Inquiry, attachment.inquiry_id) if attachment.inquiry_id else None
         listed.append({
             "inquiry": inquiry.reference if inquiry else None,
             "name": attachment.filename, "type": attachment.content_type,
             "size": attachment.size, "at": attachment.created_at.isoformat(),
             "internal": attachment.note_id is not None,
-            "file": name if files_dir is not None else None,
+            "scan": attachment.scan_status.value,
+            "file": name if copied else None,
         })  # fmt: skip
     return listed
 

@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import refresh
 
+from crm.attachments.hooks import uploaded_files
 from crm.attachments.queries import get_attachment_or_404, public_files_of
 from crm.attachments.services import upload_limit
 from crm.attachments.views import download
@@ -79,7 +80,7 @@ def _receipt_again(earlier):
 
 
 @bp.route("/samverkan", methods=["GET", "POST"])
-@accepts_upload(upload_limit)
+@accepts_upload(upload_limit, files="files")
 @limiter.limit(
     _public_form_limits,
     methods=["POST"],
@@ -107,7 +108,7 @@ def inquiry_form():
         return _show_form(form, status=422, notice=notice)
     try:
         inquiry, token = submit_inquiry(
-            form.intake_data(), link_seed=form.submission_id.data, files=form.files.data
+            form.intake_data(), link_seed=form.submission_id.data, files=uploaded_files()
         )
     except DomainError as exc:  # a file refused: nothing is kept, the form comes back
         db.session.rollback()
@@ -179,7 +180,7 @@ def _status_reply_limits() -> str:
 
 
 @bp.post("/samverkan/status/<token>/svar")
-@accepts_upload(upload_limit)
+@accepts_upload(upload_limit, files="files")
 @limiter.limit(_status_reply_limits)
 @once()
 def answer(token: str):
@@ -188,7 +189,7 @@ def answer(token: str):
     if not form.validate_on_submit():
         return _show_status(inquiry, token, form, 422)
     try:
-        answer_on_status_page(inquiry, form.body.data, files=form.files.data)
+        answer_on_status_page(inquiry, form.body.data, files=uploaded_files())
     except DomainError as exc:
         db.session.rollback()
         show_domain_error(form, exc)

@@ -10,6 +10,8 @@ import pytest
 
 from crm.attachments.detection import (
     ALLOWED,
+    PACKAGE_XML_MAX_BYTES,
+    PACKAGE_XML_TOTAL_MAX_BYTES,
     TEXT_SAMPLE_BYTES,
     FileKind,
     Reason,
@@ -19,10 +21,19 @@ from crm.attachments.detection import (
     label,
 )
 from tests.attachments.samples import (
+    DOCX_MAIN,
     HTML,
+    MS_RELATIONSHIPS,
     OLE2,
     SVG,
     SWEDISH_CSV,
+    XLSX_MAIN,
+    content_types,
+    disguised_docm,
+    docx,
+    docx_fetching,
+    docx_with_links_and_chart,
+    docx_with_relationship,
     elf,
     executable,
     gif,
@@ -30,11 +41,15 @@ from tests.attachments.samples import (
     jpeg,
     legacy_word,
     office,
+    ooxml,
     open_document,
     pdf,
     png,
+    relationship,
+    relationships,
     webp,
     zip_of,
+    zip_with_duplicates,
 )
 
 
@@ -187,6 +202,265 @@ def test_identify_refuses_content_that_does_not_match_the_extension(content, fil
 )
 def test_identify_refuses_office_files_with_macros(content, filename):
     assert refusal(content, filename).reason is Reason.MACROS
+
+
+# ---- disguised Office files ----------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(disguised_docm(), id="docm-behind-character-references"),
+        pytest.param(disguised_docm(vba_relationship=False), id="content-types-alone"),
+        pytest.param(
+            docx_with_relationship(f"{MS_RELATIONSHIPS}/vba&#80;roject", "x.bin"),
+            id="moved-vba-project-named-by-its-relationship",
+        ),
+        pytest.param(
+            docx_with_relationship(f"{MS_RELATIONSHIPS}/wordVbaData", "x.bin"),
+            id="vba-data-relationship",
+        ),
+        pytest.param(
+            docx_with_relationship(f"{MS_RELATIONSHIPS}/keyMapCustomizations", "x.bin"),
+            id="key-map-customizations",
+        ),
+        pytest.param(docx(members={"word/VBADATA.xml": "<x/>"}), id="vba-data-part"),
+        pytest.param(
+            docx(overrides={"/word/activeX/activeX1.xml": "application/vnd.ms-office.activeX+xml"}),
+            id="activex-control",
+        ),
+    ],
+)
+def test_identify_refuses_a_docx_with_disguised_macros(content):
+    assert refusal(content, "a.docx").reason is Reason.MACROS
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "main_type",
+    [
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+        "application/vnd.ms-excel.sheet.macro&#69;nabled.main+xml",
+        "application/vnd.ms-excel.sheet.binary.macroEnabled.main",
+    ],
+)
+def test_identify_refuses_an_xlsm_renamed_xlsx_by_its_main_part_type(main_type):
+    content = ooxml("xl/workbook.xml", main_type)
+
+    assert refusal(content, "budget.xlsx").reason is Reason.MACROS
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    ("kind", "target", "part"),
+    [
+        ("attachedTemplate", "https://mallar.example.com/mall.dotm", "settings.xml"),
+        ("attached&#84;emplate", "https://mallar.example.com/mall.dotm", "settings.xml"),
+        ("attachedTemplate", "\\\\server.example.com\\mallar\\mall.dotm", "settings.xml"),
+        (
+            "oleObject",
+            "mhtml:https://example.com/x.html!x-usc:https://example.com/x",
+            "document.xml",
+        ),
+        ("frame", "https://example.com/ram.html", "webSettings.xml"),
+        ("subDocument", "https://example.com/del.docx", "document.xml"),
+        ("attachedTemplate", "file://server.example.com/mallar/mall.dotm", "settings.xml"),
+    ],
+)
+def test_identify_refuses_a_docx_that_fetches_content_from_elsewhere(kind, target, part):
+    content = docx_fetching(kind, target, of=part)
+
+    assert refusal(content, "a.docx").reason is Reason.REMOTE_CONTENT
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "target",
+    [
+        "file:///C:\\Users\\asa\\Documents\\Anpassade Office-mallar\\Rapport.dotx",
+        "file:///Users/asa/Library/Group%20Containers/Mallar/Rapport.dotx",
+        "Rapport.dotx",
+    ],
+)
+def test_a_docx_made_from_a_template_on_the_writers_own_disk_is_accepted(target):
+    # Word records the local template as an external attachedTemplate; opening it reaches no
+    # network, and refusing it would refuse a great many ordinary documents.
+    content = docx_fetching("attachedTemplate", target, of="settings.xml")
+    assert identify(io.BytesIO(content), "rapport.docx") == kind("docx")
+
+
+@pytest.mark.usefixtures("in_request")
+def test_a_docx_with_external_links_and_an_embedded_workbook_is_accepted():
+    assert identify(io.BytesIO(docx_with_links_and_chart()), "rapport.docx") == kind("docx")
+
+
+@pytest.mark.usefixtures("in_request")
+def test_the_part_the_package_relationship_names_decides_the_type_not_a_decoy_override():
+    content = ooxml("xl/workbook.xml", XLSX_MAIN, overrides={"/word/decoy.xml": DOCX_MAIN})
+
+    assert identify(io.BytesIO(content), "budget.xlsx") == kind("xlsx")
+    assert refusal(content, "plan.docx").reason is Reason.MISMATCH
+
+
+@pytest.mark.usefixtures("in_request")
+def test_part_names_are_compared_without_regard_to_case_or_escaping():
+    content = zip_of(
+        {
+            "[Content_Types].xml": content_types(
+                {"rels": "application/vnd.openxmlformats-package.relationships+xml"},
+                {"/Word/Doc%75ment.XML": DOCX_MAIN},
+            ),
+            "_rels/.rels": relationships(relationship("officeDocument", "/word/document.xml")),
+            "word/document.xml": "<w:document/>",
+        }
+    )
+
+    assert identify(io.BytesIO(content), "plan.docx") == kind("docx")
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "main_type",
+    [
+        f"{DOCX_MAIN.removesuffix('.document.main+xml')}.template.main+xml",
+        "application/xml",
+        "",
+    ],
+    ids=["template", "plain-xml", "none"],
+)
+def test_identify_refuses_a_docx_whose_main_part_is_not_a_document(main_type):
+    overrides = {"/word/document.xml": main_type} if main_type else {}
+    content = zip_of(
+        {
+            "[Content_Types].xml": content_types({"rels": "application/xml"}, overrides),
+            "_rels/.rels": relationships(relationship("officeDocument", "word/document.xml")),
+            "word/document.xml": "<w:document/>",
+        }
+    )
+
+    assert refusal(content, "plan.docx").reason is Reason.NOT_ALLOWED
+
+
+@pytest.mark.usefixtures("in_request")
+def test_identify_refuses_a_package_without_an_office_document():
+    types = content_types({"xml": "application/xml"}, {"/word/document.xml": DOCX_MAIN})
+    content = zip_of({"[Content_Types].xml": types, "word/document.xml": "<w:document/>"})
+
+    assert refusal(content, "plan.docx").reason is Reason.NOT_ALLOWED
+
+
+def links_of_size(size: int) -> str:
+    """A relationships part of about `size` bytes (a little over) full of external links."""
+    link = relationship("hyperlink", "https://example.com/" + "x" * 80, external=True)
+    return relationships(*[link] * (size // len(link) + 1))
+
+
+RELS_TOO_LARGE = links_of_size(PACKAGE_XML_MAX_BYTES)
+RELS_LARGE = links_of_size(PACKAGE_XML_MAX_BYTES * 3 // 4)
+RELS_PARTS_TOO_MANY = PACKAGE_XML_TOTAL_MAX_BYTES // len(RELS_LARGE) + 1
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE Types [<!ENTITY a "lol">'
+    + "".join(f'<!ENTITY {chr(98 + n)} "{("&" + chr(97 + n) + ";") * 10}">' for n in range(9))
+    + ']><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">&j;</Types>'
+)
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "members",
+    [
+        pytest.param({"[Content_Types].xml": BILLION_LAUGHS}, id="dtd-in-content-types"),
+        pytest.param({"[Content_Types].xml": "<Types>"}, id="broken-content-types"),
+        pytest.param({"[Content_Types].xml": "<Typer/>"}, id="not-content-types"),
+        pytest.param({"word/_rels/document.xml.rels": "<Relationships"}, id="broken-rels"),
+        pytest.param({"word/_rels/document.xml.rels": RELS_TOO_LARGE}, id="rels-too-large"),
+        pytest.param(
+            {f"word/_rels/part{n}.xml.rels": RELS_LARGE for n in range(RELS_PARTS_TOO_MANY)},
+            id="rels-too-large-together",
+        ),
+        pytest.param(
+            {"_rels/.rels": relationships(relationship("officeDocument", "word/saknas.xml"))},
+            id="main-part-missing",
+        ),
+        pytest.param(
+            {
+                "_rels/.rels": relationships(
+                    relationship("officeDocument", "word/document.xml"),
+                    relationship("officeDocument", "word/annan.xml"),
+                )
+            },
+            id="two-main-parts",
+        ),
+    ],
+)
+def test_identify_refuses_a_damaged_office_package(members):
+    content = ooxml("word/document.xml", DOCX_MAIN, members=members)
+
+    assert refusal(content, "plan.docx").reason is Reason.DAMAGED
+
+
+@pytest.mark.usefixtures("in_request")
+def test_large_relationships_parts_are_read_up_to_their_limit():
+    content = docx(members={"word/_rels/document.xml.rels": RELS_LARGE})
+
+    assert identify(io.BytesIO(content), "lankar.docx") == kind("docx")
+
+
+@pytest.mark.usefixtures("in_request")
+def test_identify_refuses_a_package_with_two_members_of_one_name():
+    benign = content_types({"xml": "application/xml"}, {"/word/document.xml": DOCX_MAIN})
+    content = zip_with_duplicates(
+        [
+            ("[Content_Types].xml", benign),
+            ("[CONTENT_TYPES].XML", benign.replace(DOCX_MAIN, "application/xml")),
+            ("_rels/.rels", relationships(relationship("officeDocument", "word/document.xml"))),
+            ("word/document.xml", "<w:document/>"),
+        ]
+    )
+
+    assert refusal(content, "plan.docx").reason is Reason.DAMAGED
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"Scripts/": "", "Scripts/javascript/Library/x.js": ""},
+        {"Basic/": "application/binary"},
+        {"scr&#105;pts/python/x.py": ""},
+        {"Pictures/x.png": "text/javascript"},
+    ],
+)
+def test_identify_refuses_an_open_document_whose_manifest_lists_scripts(entries):
+    content = open_document("odt", manifest_entries=entries)
+
+    assert refusal(content, "plan.odt").reason is Reason.MACROS
+
+
+@pytest.mark.usefixtures("in_request")
+def test_an_open_document_with_pictures_in_its_manifest_is_accepted():
+    content = open_document("odt", manifest_entries={"Pictures/bild.png": "image/png"})
+
+    assert identify(io.BytesIO(content), "plan.odt") == kind("odt")
+
+
+@pytest.mark.usefixtures("in_request")
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(open_document("odt", manifest="<manifest:manifest/>"), id="unbound-prefix"),
+        pytest.param(open_document("odt", manifest=""), id="empty"),
+        pytest.param(
+            zip_of({"mimetype": "application/vnd.oasis.opendocument.text", "content.xml": "<x/>"}),
+            id="missing",
+        ),
+    ],
+)
+def test_identify_refuses_an_open_document_with_a_broken_manifest(content):
+    assert refusal(content, "plan.odt").reason is Reason.DAMAGED
 
 
 @pytest.mark.usefixtures("in_request")

@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 
 from crm.attachments import storage
 from crm.attachments.models import Attachment, ScanStatus
-from crm.attachments.services import clean_orphans, save_uploads, scan_waiting
+from crm.attachments.services import clean_orphans, prepare_uploads, save_uploads, scan_waiting
 from crm.conversation.inbound import receive
 from crm.conversation.services import attach_unsorted, file_as_new_inquiry, send_reply
 from crm.errors import DomainError
@@ -55,6 +55,7 @@ def mail_with_files(*parts, in_reply_to=None, sender=SUBMITTER) -> bytes:
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
     message.set_content("Här kommer planen.")
+    message.add_alternative('<p>Här kommer planen.</p><img src="cid:logo@x">', subtype="html")
     for content, filename, disposition, content_id in parts:
         maintype, subtype = (
             ("image", "png") if filename.endswith(".png") else ("application", "pdf")
@@ -85,15 +86,17 @@ def test_the_files_of_a_reply_by_mail_join_its_message(ctx, db, staff):
     thread_id = send_reply(inquiry, "Skicka gärna planen.", staff).message_id
     raw = mail_with_files(
         (pdf(), "Plan.pdf", "attachment", None),
-        (png(), "image001.png", "inline", "<logo@x>"),  # a signature's logo, not a file
+        (png(), "image001.png", "inline", "<logo@x>"),  # the signature's logo the HTML shows
+        (pdf(), "Budget.pdf", "inline", None),  # Apple Mail sends files inline: still a file
         (executable(), "setup.pdf", "attachment", None),  # refused: stays only in the raw mail
         in_reply_to=thread_id,
     )
     received = receive(raw)
     db.session.commit()
     assert received.reference == inquiry.reference
-    [file] = all_files(db)
-    assert file.filename == "Plan.pdf"
+    plan, budget = all_files(db)
+    assert (plan.filename, budget.filename) == ("Plan.pdf", "Budget.pdf")
+    file = plan
     assert file.inquiry_id == inquiry.id
     assert file.message_id is not None
     assert file.inbound_mail_id == received.mail_id
@@ -148,7 +151,8 @@ def test_with_clamd_down_files_wait_and_are_scanned_later_by_the_command(
 ):
     monkeypatch.setitem(app.config, "CLAMD_SOCKET", "/nonexistent/clamd.sock")
     inquiry = InquiryFactory(assignee_id=staff.id)
-    message = send_reply(inquiry, "Avtalet bifogas.", staff, files=[uploaded(pdf(), "a.pdf")])
+    files = prepare_uploads([uploaded(pdf(), "a.pdf")])
+    message = send_reply(inquiry, "Avtalet bifogas.", staff, files=files)
     [file] = all_files(db)
     assert file.scan_status is ScanStatus.PENDING
     db.session.commit()
@@ -181,17 +185,28 @@ def test_scanning_without_a_scanner_is_an_error_not_a_silent_pass(runner, app, m
     assert "No scanner configured" in result.output
 
 
-def test_scan_waiting_leaves_the_rest_when_the_scanner_goes_down(ctx, db, app, monkeypatch):
+def test_scan_waiting_stops_when_the_scanner_is_down(ctx, db, app, monkeypatch):
     monkeypatch.setitem(app.config, "CLAMD_SOCKET", "/nonexistent/clamd.sock")
     inquiry = InquiryFactory()
-    make_attachment(inquiry=inquiry, scan_status=ScanStatus.PENDING)
-    make_attachment(inquiry=inquiry, scan_status=ScanStatus.PENDING)
+    for _ in range(5):
+        make_attachment(inquiry=inquiry, scan_status=ScanStatus.PENDING)
     counts = scan_waiting()
-    assert counts["pending"] == 1  # stopped at the first failure
-    assert (
-        db.session.scalar(select(func.count()).where(Attachment.scan_status == ScanStatus.PENDING))
-        == 2
-    )
+    assert counts["pending"] == 3  # three unanswered in a row: the rest waits for the next run
+    waiting = select(func.count()).where(Attachment.scan_status == ScanStatus.PENDING)
+    assert db.session.scalar(waiting) == 5
+
+
+def test_one_file_the_scanner_cannot_answer_for_holds_up_no_other(ctx, db, clamd_config):
+    inquiry = InquiryFactory()
+    odd = make_attachment(inquiry=inquiry, scan_status=ScanStatus.PENDING)
+    storage.path_of(odd.storage_key).unlink()  # nothing to scan
+    fine = make_attachment(inquiry=inquiry, scan_status=ScanStatus.PENDING)
+    older = make_attachment(inquiry=inquiry, scan_status=ScanStatus.NOT_SCANNED)
+    assert not older.servable  # a scanner is configured now: unscanned files wait for it
+    scan_waiting()
+    assert reloaded(db, odd).scan_status is ScanStatus.PENDING
+    assert reloaded(db, fine).scan_status is ScanStatus.CLEAN
+    assert reloaded(db, older).scan_status is ScanStatus.CLEAN
 
 
 # ---- the disk follows the database -----------------------------------------------------------
@@ -328,3 +343,87 @@ def test_mail_files_are_never_the_signed_thread_id_of_another(ctx):
     from crm.attachments.queries import files_of_mail_message
 
     assert files_of_mail_message(new_message_id("SAM-2099-0001")) == []
+
+
+# ---- after the hostile review -----------------------------------------------------------------
+
+
+def test_a_reply_whose_file_went_missing_never_blocks_the_queue(ctx, db, staff, smtp_server):
+    inquiry = InquiryFactory(assignee_id=staff.id)
+    with_file = send_reply(
+        inquiry, "Bilagan", staff, files=prepare_uploads([uploaded(pdf(), "a.pdf")])
+    )
+    later = send_reply(inquiry, "Utan bilaga", staff)
+    db.session.commit()
+    [file] = all_files(db)
+    storage.path_of(file.storage_key).unlink()
+    report = send_pending()
+    assert [m["Message-ID"] for m in smtp_server.parsed()] == [later.message_id]
+    assert report.retrying == 1
+    from crm.mail.models import OutboxMessage
+
+    held = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.message_id == with_file.message_id)
+    )
+    assert "missing" in held.last_error
+
+
+def test_a_staff_reply_with_an_infected_file_is_refused(ctx, db, staff, clamd_config):
+    inquiry = InquiryFactory(assignee_id=staff.id)
+    files = prepare_uploads([uploaded(EICAR, "eicar.txt")])
+    with pytest.raises(DomainError) as refused:
+        send_reply(inquiry, "Se bilagan", staff, files=files)
+    assert "Virusskannern stoppade filen ”eicar.txt”" in refused.value.message
+    assert refused.value.field == "files"
+
+
+def test_a_mail_whose_file_was_quarantined_later_is_held_for_the_admin(ctx, db, staff, smtp_server):
+    inquiry = InquiryFactory(assignee_id=staff.id)
+    send_reply(inquiry, "Bilagan", staff, files=prepare_uploads([uploaded(pdf(), "a.pdf")]))
+    [file] = all_files(db)
+    file.scan_status = ScanStatus.INFECTED
+    db.session.commit()
+    assert send_pending().retrying == 1
+    assert smtp_server.messages == []
+
+
+def test_at_most_twenty_files_are_kept_from_one_mail(ctx, db):
+    parts = [(pdf(), f"{n}.pdf", "attachment", None) for n in range(25)]
+    receive(mail_with_files(*parts))
+    assert len(all_files(db)) == 20
+
+
+def test_the_export_names_but_never_hands_out_a_stopped_or_missing_file(ctx, db, tmp_path):
+    inquiry = InquiryFactory(email=SUBMITTER)
+    make_attachment(inquiry=inquiry, filename="virus.pdf", scan_status=ScanStatus.INFECTED)
+    gone = make_attachment(inquiry=inquiry, filename="borta.pdf")
+    storage.path_of(gone.storage_key).unlink()
+    data = gdpr_export(SUBMITTER, files_dir=tmp_path)
+    assert {entry["name"]: entry["file"] for entry in data["files"]} == {
+        "virus.pdf": None, "borta.pdf": None,
+    }  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_written_in_a_savepoint_that_rolls_back_go_the_rest_stay(ctx, db):
+    inquiry = InquiryFactory()
+    [kept] = save_uploads([uploaded(pdf(), "kept.pdf")], inquiry=inquiry)
+    savepoint = db.session.begin_nested()
+    [dropped] = save_uploads([uploaded(png(), "dropped.png")], inquiry=inquiry)
+    savepoint.rollback()
+    db.session.commit()
+    assert not storage.path_of(dropped.storage_key).exists()
+    assert storage.path_of(kept.storage_key).is_file()
+
+
+def test_a_file_deleted_inside_a_savepoint_that_rolls_back_stays(ctx, db):
+    from crm.attachments.services import delete_attachments
+
+    inquiry = InquiryFactory()
+    file = make_attachment(inquiry=inquiry)
+    db.session.commit()
+    savepoint = db.session.begin_nested()
+    delete_attachments(Attachment.id == file.id)
+    savepoint.rollback()
+    db.session.commit()
+    assert storage.path_of(file.storage_key).is_file()

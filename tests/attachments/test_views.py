@@ -266,7 +266,7 @@ def test_files_of_unsorted_mail_are_listed_and_downloaded_by_those_who_sort(
 
     with app.test_request_context():
         received = receive(mail_with_files((pdf(), "Inbjudan.pdf", "attachment", None)))
-    db.session.commit()
+        db.session.commit()
     [file] = db.session.scalars(select(Attachment)).all()
     login_as("chair")
     page = client.get("/inbox/unsorted").text
@@ -274,3 +274,79 @@ def test_files_of_unsorted_mail_are_listed_and_downloaded_by_those_who_sort(
     assert f'href="{link}"' in page
     assert client.get(link).data == pdf()
     assert client.get(f"/inbox/unsorted/{received.mail_id + 1}/files/{file.id}").status_code == 404
+
+
+# ---- after the hostile review -----------------------------------------------------------------
+
+
+def test_files_are_stored_and_scanned_before_the_request_touches_the_database(
+    app, client, db, monkeypatch
+):
+    from sqlalchemy import event
+
+    import crm.attachments.services as services
+
+    order = []
+    real_scan = services.scan_path
+    monkeypatch.setattr(services, "scan_path", lambda path: order.append("scan") or real_scan(path))
+    listener = lambda *args: order.append("sql")  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        submit_with(app, client, upload(pdf(), "plan.pdf"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert order[0] == "scan"  # on SQLite the first statement takes the write lock
+
+
+def test_files_too_large_together_are_refused_beside_the_field_not_by_a_413(
+    app, client, db, monkeypatch
+):
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 10_000)
+    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_TOTAL_BYTES", 15_000)
+    big = pdf() + b"%" * 8000
+    response = submit_with(app, client, upload(big, "a.pdf"), upload(big, "b.pdf"))
+    assert response.status_code == 422
+    assert re.search(r'id="files-error"[^>]*>Filerna är för stora tillsammans', response.text)
+    over = [upload(big, f"{n}.pdf") for n in range(20)]  # beyond every file at its largest
+    response = submit_with(app, client, *over)
+    assert response.status_code == 413
+    assert "de bifogade filerna får vara högst" in response.text
+
+
+def test_an_id_too_large_for_the_database_is_no_page(client, db, login_as):
+    inquiry = InquiryFactory()
+    db.session.commit()
+    login_as("chair")
+    huge = "99999999999999999999"
+    assert client.get(f"/inquiries/{inquiry.reference}/files/{huge}").status_code == 404
+    assert client.get(f"/inbox/unsorted/{huge}/files/1").status_code == 404
+    assert client.get(f"/organisations/{huge}").status_code == 404
+
+
+def test_an_unwritable_store_keeps_the_form_and_says_so(app, client, db, monkeypatch, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x")
+    monkeypatch.setitem(app.config, "ATTACHMENTS_DIR", str(blocked))
+    response = submit_with(app, client, upload(pdf(), "plan.pdf"), subject="Kvar")
+    assert response.status_code == 422
+    assert "Filerna kunde inte sparas just nu" in response.text
+    assert 'value="Kvar"' in response.text
+
+
+def test_a_form_refused_for_another_field_leaves_no_file_behind(app, client, db):
+    before = files_on_disk(app)
+    response = submit_with(app, client, upload(pdf(), "plan.pdf"), email="inte-en-adress")
+    assert response.status_code == 422
+    assert files_on_disk(app) == before
+
+
+def test_a_file_not_served_is_not_audited_nor_is_a_head_request(client, db, login_as):
+    inquiry = InquiryFactory()
+    stopped = make_attachment(inquiry=inquiry, scan_status=ScanStatus.INFECTED)
+    fine = make_attachment(inquiry=inquiry)
+    db.session.commit()
+    login_as("chair")
+    client.get(f"/inquiries/{inquiry.reference}/files/{stopped.id}")
+    client.head(f"/inquiries/{inquiry.reference}/files/{fine.id}")
+    audited = select(func.count()).where(AuditLog.action == "attachment_downloaded")
+    assert db.session.scalar(audited) == 0
