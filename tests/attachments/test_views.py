@@ -53,10 +53,12 @@ def test_files_sent_with_the_public_form_are_on_the_thread_for_staff_and_submitt
     assert all(f.message_id is None and f.note_id is None for f in files)
     status_page = client.get(status_path(client)).text
     assert "Projektplan 2027.pdf" in status_page
+    assert "Ingen viruskontroll" not in status_page  # the partner needs no scanner details
     login_as("secretary_general")
     detail = client.get(f"/inquiries/{inquiry.reference}").text
     assert f'href="/inquiries/{inquiry.reference}/files/{files[0].id}"' in detail
     assert "PDF" in detail
+    assert "Ingen viruskontroll" in detail  # staff know no scanner looked at it
 
 
 def test_a_download_is_an_attachment_with_a_safe_name_and_is_never_cached(
