@@ -3,6 +3,11 @@
 import gc
 import os
 
+from gunicorn.glogging import Logger, SafeAtoms
+from gunicorn.http.wsgi import Response
+
+from crm.logs import escape
+
 # Read by config.py when the app is loaded (preload_app): web workers skip Flask-Migrate.
 os.environ.setdefault("SAMVERKA_WEB_WORKER", "true")
 
@@ -31,6 +36,38 @@ errorlog = "-"
 # but filters can hold names people searched for.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
 preload_app = True
+
+
+class EscapedAtoms(SafeAtoms):
+    """Access-log values with control characters escaped, as in the app's own log: the path is
+    logged percent-decoded, so /x%0d%0a… would otherwise start a forged line (ASVS 7.3.1)."""
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        return escape(value) if isinstance(value, str) else value
+
+
+class OneLineLogger(Logger):
+    atoms_wrapper_class = EscapedAtoms
+
+
+logger_class = OneLineLogger
+
+
+def _without_server_header(default_headers):
+    """Gunicorn has no setting for it, and names itself in a Server header on every response;
+    the app drops its own (crm/security.py). HTTP/1 only: HTTP/2 is not enabled here."""
+
+    def headers(self):
+        return [line for line in default_headers(self) if not line.startswith("Server:")]
+
+    headers.without_server = True
+    return headers
+
+
+# The config file is read again on SIGHUP: wrap only once.
+if not getattr(Response.default_headers, "without_server", False):
+    Response.default_headers = _without_server_header(Response.default_headers)
 
 
 def on_starting(server):

@@ -48,9 +48,13 @@ def is_sqlite(app: Flask) -> bool:
 
 
 def engine_options(config) -> dict:
-    """Engine options with a bound on every wait: connecting, queries, a free pooled connection."""
+    """Engine options with a bound on every wait: connecting, queries, a free pooled connection.
+
+    Bound parameters stay out of error messages (hide_parameters): they hold what people typed,
+    search terms and e-mail addresses, and a database error ends up in the log.
+    """
     url = config["SQLALCHEMY_DATABASE_URI"]
-    options: dict = {"pool_pre_ping": True}
+    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
     if not (url.startswith("sqlite") and ":memory:" in url):  # one shared connection, no queue
         options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
     if not url.startswith("sqlite"):

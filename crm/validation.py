@@ -62,3 +62,23 @@ def normalise_org_number(value: str) -> str | None:
 def clean_line(value: str | None) -> str:
     """Like clean_text, for one-line fields: every run of white space becomes one space."""
     return " ".join(clean_text(value).split())
+
+
+# The largest id a database integer holds (SQLite and PostgreSQL bigint).
+MAX_ID = 2**63 - 1
+
+
+def database_id(value: str | None) -> int | None:
+    """An id typed into a URL or form, or None when it is no id a row can have. ASCII digits
+    only ("²" is a digit to `str.isdigit` but not to `int`) and within a database integer."""
+    value = (value or "").strip()
+    if not (value.isascii() and value.isdecimal()):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
+def plausible_year(value: str | None) -> int | None:
+    """A year typed into a filter (2000–2100), or None."""
+    number = database_id(value)
+    return number if number is not None and 2000 <= number <= 2100 else None

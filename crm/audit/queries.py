@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from crm.audit.models import AuditLog
 from crm.extensions import db
+from crm.validation import clean_line, database_id
 
 PAGE_SIZE = 100
 
@@ -27,10 +28,10 @@ class AuditFilters:
         actor = (args.get("actor") or "").strip()
         before = (args.get("before") or "").strip()
         return cls(
-            action=(args.get("action") or "").strip()[:60],
-            actor=int(actor) if actor.isdigit() else None,
+            action=clean_line(args.get("action"))[:60],
+            actor=database_id(actor),
             day=_day(args.get("date")),
-            before=int(before) if before.isdigit() else None,
+            before=database_id(before),
         )
 
     def as_args(self) -> dict:

@@ -15,6 +15,7 @@ from crm.attachments.queries import Files, files_of_entries
 from crm.conversation.models import InboundMail, InboundStatus, Message
 from crm.extensions import db
 from crm.mail.models import OutboxMessage
+from crm.validation import database_id
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def get_mail_or_404(mail_id: int) -> InboundMail:
 
 def unsorted_mail_named(value: str | None) -> InboundMail | None:
     """The unsorted e-mail a form names by id; None for no id, or one already sorted."""
-    if not value or not value.isdigit():
+    mail_id = database_id(value)
+    if mail_id is None:
         return None
-    mail = db.session.get(InboundMail, int(value))
+    mail = db.session.get(InboundMail, mail_id)
     return mail if mail is not None and mail.status is InboundStatus.UNSORTED else None

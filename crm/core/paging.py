@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, or_
 
 from crm.extensions import db
+from crm.validation import database_id
 
 STAMP = "%Y%m%dT%H%M%S.%f"
 
@@ -30,9 +31,11 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         stamp, row_id = cursor.split("_", 1)
-        return datetime.strptime(stamp, STAMP).replace(tzinfo=UTC), int(row_id)
+        moment = datetime.strptime(stamp, STAMP).replace(tzinfo=UTC)
     except ValueError:
         return None
+    row_id = database_id(row_id)
+    return None if row_id is None else (moment, row_id)
 
 
 def beyond(column, id_column, cursor: tuple[datetime, int], before: bool):

@@ -18,6 +18,7 @@ from crm.inquiries.conflicts import may_be_assigned
 from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion
 from crm.inquiries.statuses import OPEN_STATUSES, Outcome, Status
 from crm.timeutil import local_today, utcnow
+from crm.validation import clean_line, database_id, plausible_year
 
 INBOX_LIMIT = 50
 # Handed over and not opened yet: open, but past "new" (new ones have their own group).
@@ -182,13 +183,15 @@ class InquiryFilters:
         year = (args.get("year") or "").strip()
         assignee = (args.get("assignee") or "").strip()
         return cls(
-            q=(args.get("q") or "").strip()[:200],
+            q=clean_line(args.get("q"))[:200],
             status=pick("status", {s.value for s in Status} | {"open"}),
-            assignee=assignee if assignee in {"me", "none"} or assignee.isdigit() else "",
+            assignee=assignee
+            if assignee in {"me", "none"} or database_id(assignee) is not None
+            else "",
             category=pick("category", {c.value for c in Category}),
             region=pick("region", set(regions())),
             organisation_type=pick("organisation_type", {t.value for t in OrganisationType}),
-            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
+            year=plausible_year(year),
             overdue=args.get("overdue") in {"1", "on", "true"},
             outcome=pick("outcome", {o.value for o in Outcome}),
             sort=pick("sort", set(SORTS)) or "newest",

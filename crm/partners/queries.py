@@ -17,6 +17,7 @@ from crm.inquiries.queries import load_conflicts
 from crm.inquiries.statuses import OPEN_STATUSES
 from crm.partners.models import Contact, Organisation
 from crm.regions import regions
+from crm.validation import clean_line, database_id
 
 PAGE_SIZE = 50
 TIMELINE_LIMIT = 100
@@ -36,7 +37,7 @@ class OrganisationFilters:
             return value if value in allowed else ""
 
         return cls(
-            q=(args.get("q") or "").strip()[:200],
+            q=clean_line(args.get("q"))[:200],
             type=pick("type", {t.value for t in OrganisationType}),
             relationship=pick("relationship", {r.value for r in Relationship}),
             region=pick("region", set(regions())),
@@ -82,12 +83,12 @@ def list_organisations(filters: OrganisationFilters, after: str | None = None):
     if filters.region:
         query = query.where(Organisation.region == filters.region)
     if after:
-        key, _, row_id = after.rpartition("|")
-        if row_id.isdigit():
+        key, _, row_text = clean_line(after).rpartition("|")
+        if (row_id := database_id(row_text)) is not None:
             # the index-friendly spelling of (name_key, id) > (key, row_id); see paging.beyond()
             query = query.where(
                 Organisation.name_key >= key,
-                or_(Organisation.name_key > key, Organisation.id > int(row_id)),
+                or_(Organisation.name_key > key, Organisation.id > row_id),
             )
     rows = db.session.execute(
         query.order_by(Organisation.name_key, Organisation.id).limit(PAGE_SIZE + 1)

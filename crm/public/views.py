@@ -140,10 +140,15 @@ def receipt():
     stored = session.get("receipt")
     if not stored:
         return redirect(url_for("public.inquiry_form"))
+    # The status link is shown once: on a shared computer the next person must not find it
+    # here. The reference stays, and the link is in the receipt e-mail.
+    token = stored.pop("token", None)
+    session["receipt"] = {"reference": stored["reference"]}
+    keep_private()
     return render_template(
         "public/receipt.html",
         reference=stored["reference"],
-        status_link=url_for("public.status", token=stored["token"], _external=True),
+        status_link=url_for("public.status", token=token, _external=True) if token else None,
     )
 
 

@@ -15,6 +15,7 @@ from crm.inquiries.queries import LISTED_COLUMNS
 from crm.inquiries.statuses import GENUINE_OUTCOMES, OPEN_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import local_today, utcnow
+from crm.validation import database_id, plausible_year
 
 BOARD_COLUMNS = tuple(status for status in Status if status in OPEN_STATUSES)
 # Recent outcomes, whether or not the inquiry has since been closed.
@@ -37,9 +38,9 @@ class PipelineFilters:
         category = (args.get("category") or "").strip()
         year = (args.get("year") or "").strip()
         return cls(
-            assignee=assignee if assignee.isdigit() or assignee == "none" else "",
+            assignee=assignee if database_id(assignee) is not None or assignee == "none" else "",
             category=category if category in {c.value for c in Category} else "",
-            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else None,
+            year=plausible_year(year),
         )
 
     def as_args(self) -> dict:
@@ -122,7 +123,7 @@ class Period:
         year = (args.get("year") or "").strip()
         quarter = (args.get("quarter") or "").strip()
         return cls(
-            year=int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else today.year,
+            year=plausible_year(year) or today.year,
             quarter=int(quarter) if quarter in {"1", "2", "3", "4"} else None,
         )
 

@@ -85,6 +85,6 @@ def export_inquiries():
     filename = f"samverka-forfragningar-{utcnow():%Y%m%d}.csv"
     return Response(
         stream_with_context(csv_rows(filters, current_user, delimiter)),
-        mimetype="text/csv; charset=utf-8",
+        content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -286,3 +286,13 @@ def test_oversize_body_is_refused_with_413(app, client, db, monkeypatch):
     assert response.status_code == 413
     assert "För mycket data" in response.text
     assert inquiry_count(db) == 0
+
+
+def test_the_status_link_is_shown_once_for_a_shared_computer(app, client, db):
+    client.post("/samverkan", data=form_data(app))
+    first = client.get("/samverkan/tack").text
+    assert "/samverkan/status/" in first
+    again = client.get("/samverkan/tack").text
+    assert f"SAM-{utcnow().year}-0001" in again  # the reference stays
+    assert "/samverkan/status/" not in again
+    assert "visas bara en gång" in again
