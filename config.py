@@ -146,8 +146,18 @@ class Config:
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = False
-        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "10 per 5 minutes")
+        # Failed log-ins: one address guessing at one account is slowed at once; the account as
+        # a whole only after many more, so an attacker cannot lock its owner out.
+        self.LOGIN_LIMIT_PER_ACCOUNT_AND_IP = os.environ.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_AND_IP", "10 per 5 minutes"
+        )
+        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "50 per hour")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
+        # Wrong current passwords when changing one's own password, per user.
+        self.PASSWORD_CHANGE_LIMIT = os.environ.get("PASSWORD_CHANGE_LIMIT", "5 per 15 minutes")
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (the
+        # documented nginx set-up: 1). 0: the address is the connection's, headers ignored.
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
         # Answers on a status page, per IP address.
         self.STATUS_REPLY_RATE_LIMITS = os.environ.get(

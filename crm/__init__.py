@@ -29,11 +29,23 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
     from crm.core.urls import DatabaseId
 
     app.url_map.converters["int"] = DatabaseId  # before any route is made
+    _trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies the client's address is the one the nearest
+    proxy saw (the right end of X-Forwarded-For); a client's own X-Forwarded-For entries,
+    further left, are never taken. Without proxies the headers are ignored."""
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 def register_extensions(app: Flask) -> None:

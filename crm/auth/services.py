@@ -114,3 +114,17 @@ def change_password(user: User, current: str, new: str) -> None:
     end_all_sessions(user)
     audit("password_changed", user, user)
     db.session.flush()
+
+
+def report_login_attack(account: str, ip: str | None) -> None:
+    """Failed log-ins for one account passed a limit: one audit entry (and a warning in the
+    log) per account and hour, however long the guessing goes on."""
+    from limits import parse
+
+    from crm.extensions import limiter
+
+    if not limiter.limiter.hit(parse("1 per hour"), "login-attack-alert", account):
+        return
+    log.warning("login_attack_suspected account=%s ip=%s", account, ip)
+    audit("login_attack_suspected", None, None, actor_label=account, ip_seen=ip)
+    db.session.commit()

@@ -42,20 +42,44 @@ users_bp = Blueprint("users", __name__, url_prefix="/admin/users")
 SEEN_AT_RESOLUTION = timedelta(minutes=1)
 
 
+def _login_account() -> str:
+    return request.form.get("email", "").strip().lower()[:254]
+
+
 def _login_account_key() -> str:
-    return "login-account:" + request.form.get("email", "").strip().lower()[:254]
+    return "login-account:" + _login_account()
+
+
+def _login_account_and_ip_key() -> str:
+    return f"login-account-ip:{request.remote_addr}:{_login_account()}"
 
 
 def _failed_login(response) -> bool:
     return response.status_code == 422 and request.method == "POST" and not g.get("logged_in")
 
 
+def _account_under_attack(_limit) -> None:
+    """Someone keeps guessing at one account: tell the admin (the audit log, once an hour per
+    account) and the logs; the owner can still log in from their own address."""
+    from crm.auth.services import report_login_attack
+
+    report_login_attack(_login_account(), request.remote_addr)
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT_AND_IP"],
+    key_func=_login_account_and_ip_key,
+    methods=["POST"],
+    deduct_when=_failed_login,
+    on_breach=_account_under_attack,
+)
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_login_account_key,
     methods=["POST"],
     deduct_when=_failed_login,
+    on_breach=_account_under_attack,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed_login
@@ -150,8 +174,22 @@ def enforce_session_timeouts():
 # ---- the user's own page: calendar feed address and password change --------------------
 
 
+def _password_change_key() -> str:
+    return f"password-change:{current_user.get_id()}"
+
+
+def _wrong_current_password(response) -> bool:
+    return request.method == "POST" and g.get("wrong_current_password", False)
+
+
 @account_bp.route("/account", methods=["GET", "POST"])
 @login_required
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_CHANGE_LIMIT"],
+    key_func=_password_change_key,
+    methods=["POST"],
+    deduct_when=_wrong_current_password,
+)
 def profile():
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -160,6 +198,10 @@ def profile():
             db.session.commit()
         except DomainError as exc:
             db.session.rollback()
+            if exc.field == "current_password":  # a guess: counted, and kept in the audit log
+                g.wrong_current_password = True
+                audit("password_change_failed", current_user, current_user)
+                db.session.commit()
             show_domain_error(form, exc)
         else:
             login_user(current_user)  # this session goes on, with the new session version
