@@ -275,6 +275,7 @@ def purge_expired_command(dry_run: bool) -> None:
     """Anonymise personal data of inquiries ended longer ago than the retention period; forget
     old one-time form ids, and discarded and looped-back e-mail (MAIL_DISCARDED_DAYS)."""
     from crm.attachments.queries import files_by_reference
+    from crm.database import checkpoint
     from crm.conversation.inbound import forget_discarded_mail
     from crm.core.idempotency import forget_old_submissions
     from crm.privacy.services import purge_expired
@@ -285,6 +286,7 @@ def purge_expired_command(dry_run: bool) -> None:
         forgotten = forget_discarded_mail()
         click.echo(f"Deleted {forgotten} discarded e-mails.")
     db.session.commit()
+    checkpoint()
     verb = "Would anonymise" if dry_run else "Anonymised"
     click.echo(f"{verb} {len(references)} inquiries.")
     files = files_by_reference(references) if dry_run else {}
@@ -325,10 +327,12 @@ def gdpr_export_command(email: str, files_dir: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Only show what would be erased.")
 def gdpr_erase_command(email: str, dry_run: bool) -> None:
     """Erase the personal data of the person with this e-mail address."""
+    from crm.database import checkpoint
     from crm.privacy.services import gdpr_erase
 
     summary = gdpr_erase(_email_argument(email), dry_run=dry_run)
     db.session.commit()
+    checkpoint()
     verb = "Would erase" if dry_run else "Erased"
     click.echo(
         f"{verb}: {len(summary['inquiries'])} inquiries, {summary['contacts']} contacts, "

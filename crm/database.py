@@ -139,6 +139,9 @@ def _sqlite_events(app: Flask, engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        # Deleted and overwritten content is zeroed, not left in free pages: erased personal
+        # data must not stay readable in the database file (GDPR art. 17).
+        cursor.execute("PRAGMA secure_delete=ON")
         if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -271,3 +274,14 @@ def _server_gave_up(orig) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def checkpoint() -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it. After an erasure
+    the log would otherwise keep the erased rows until SQLite checkpoints on its own; with
+    secure_delete the file itself keeps none. Nothing to do on PostgreSQL."""
+    from crm.extensions import db
+
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

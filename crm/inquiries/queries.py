@@ -197,6 +197,14 @@ class InquiryFilters:
             sort=pick("sort", set(SORTS)) or "newest",
         )
 
+    def audited_args(self) -> dict:
+        """The filters for the audit log: a search term may be a person's name or address,
+        which the log must not keep (erasure could not reach it), so only its length is."""
+        args = self.as_args()
+        if "q" in args:
+            args["q"] = f"({len(self.q)} tecken)"
+        return args
+
     def as_args(self) -> dict:
         """The non-empty filters, for links that keep the current view."""
         values = {

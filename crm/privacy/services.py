@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import delete, or_, select, update
 
-from crm.activity.models import Note, TimelineEvent
+from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.activity.services import record_event
 from crm.attachments.models import Attachment
 from crm.attachments.services import attachments_where, delete_attachments
@@ -16,9 +18,12 @@ from crm.mail.models import OutboxMessage, OutboxStatus
 from crm.timeutil import utcnow
 
 ANONYMISED = "–"
-# Timeline events that carry text written to or about the submitter, and what of them stays.
 # Timeline events that carry free text, and the keys of theirs that are no personal data.
-FREE_TEXT_EVENTS = {"contact_logged": ("channel",), "conflict_declared": ()}
+FREE_TEXT_EVENTS = {
+    "contact_logged": ("channel",),
+    "conflict_declared": (),
+    "follow_up_added": ("due_on",),
+}
 
 
 def _blank_messages(condition) -> None:
@@ -42,6 +47,7 @@ def _blank_inbound_mail(condition) -> None:
 
 def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     """Blank the submitter's details and free text; category, dates and status stay."""
+    _scrub_digests(inquiry)
     inquiry.contact_name = ANONYMISED
     inquiry.email = ANONYMISED
     inquiry.phone = None
@@ -53,6 +59,9 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     inquiry.anonymised_at = utcnow()
     for note in db.session.scalars(select(Note).where(Note.inquiry_id == inquiry.id)):
         note.body = ANONYMISED
+    db.session.execute(
+        update(FollowUp).where(FollowUp.inquiry_id == inquiry.id).values(title=ANONYMISED)
+    )
     delete_attachments(
         or_(
             Attachment.inquiry_id == inquiry.id,
@@ -87,6 +96,69 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     record_event("anonymised", actor, inquiry=inquiry, reason=reason)
     audit("inquiry_anonymised", actor, inquiry, reason=reason)
     db.session.flush()
+
+
+def _scrub_digests(inquiry) -> None:
+    """Reminder digests to staff cover many inquiries (no `inquiry_id`): the lines about this
+    one lose its subject and its follow-ups' titles."""
+    titles = db.session.scalars(select(FollowUp.title).where(FollowUp.inquiry_id == inquiry.id))
+    texts = [inquiry.subject, inquiry.contact_name, inquiry.email, *titles]
+    _scrub_columns(
+        [OutboxMessage.subject, OutboxMessage.body_text, OutboxMessage.body_html],
+        texts,
+        OutboxMessage.inquiry_id.is_(None) & OutboxMessage.body_text.contains(inquiry.reference),
+    )
+
+
+def _scrub_columns(columns, texts, condition=None) -> None:
+    """Replace each of `texts` in these text columns, wherever it stands (any case)."""
+    from sqlalchemy import or_
+
+    texts = [text for text in texts if text and text != ANONYMISED]
+    for column in columns:
+        model = column.class_
+        found = or_(*(_mentions(column, text) for text in texts))
+        query = select(model).where(found)
+        if condition is not None:
+            query = query.where(condition)
+        for row in db.session.scalars(query):
+            value = getattr(row, column.key)
+            for text in texts:
+                value = _scrub(value, text)
+            setattr(row, column.key, value)
+
+
+def _scrub_json(columns, texts) -> None:
+    """The same in JSON columns (timeline data, audit details): every string value."""
+    from sqlalchemy import Text, cast, or_
+
+    texts = [text for text in texts if text and text != ANONYMISED]
+    for column in columns:
+        model = column.class_
+        found = or_(*(_mentions(cast(column, Text), text) for text in texts))
+        for row in db.session.scalars(select(model).where(found)):
+            setattr(row, column.key, _scrub_value(getattr(row, column.key), texts))
+
+
+def _mentions(column, text: str):
+    """The column holds `text` in any case. SQLite's lower() folds only ASCII, so "Åsa Öberg"
+    is also looked for as written, lowercased and uppercased (JSON may escape it: both)."""
+    from sqlalchemy import func, or_
+
+    spellings = {text, text.lower(), text.upper(), json.dumps(text)[1:-1]}
+    return or_(func.lower(column).contains(text.lower()), *(column.contains(s) for s in spellings))
+
+
+def _scrub_value(value, texts):
+    if isinstance(value, str):
+        for text in texts:
+            value = _scrub(value, text)
+        return value
+    if isinstance(value, dict):
+        return {key: _scrub_value(item, texts) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(item, texts) for item in value]
+    return value
 
 
 # ---- retention ------------------------------------------------------------------------
@@ -297,11 +369,14 @@ def gdpr_export(email: str, files_dir=None) -> dict:
 
 
 def gdpr_erase(email: str, dry_run: bool = False) -> dict:
-    """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail."""
-    from sqlalchemy import Text, cast, func
+    """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail,
+    and remove their address and full name from free text anywhere (notes, follow-ups, the
+    timeline, mail to staff, other inquiries, the audit log)."""
+    from sqlalchemy import func
 
     wanted = email.strip().lower()
     rows = _person_rows(wanted)
+    names = _full_names(rows)
     summary = {
         "inquiries": [i.reference for i in rows["inquiries"]],
         "contacts": len(rows["contacts"]),
@@ -330,20 +405,37 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
         # What they wrote on other people's threads (a colleague's inquiry, say).
         _blank_messages(func.lower(Message.sender_address) == wanted)
-        # The address may also stand in free text that staff wrote.
-        for note in db.session.scalars(select(Note).where(func.lower(Note.body).contains(wanted))):
-            note.body = _scrub(note.body, wanted)
-        for event in db.session.scalars(
-            select(TimelineEvent).where(
-                TimelineEvent.kind == "contact_logged",
-                func.lower(cast(TimelineEvent.data, Text)).contains(wanted),
-            )
-        ):
-            event.data = {**event.data, "summary": _scrub(event.data.get("summary") or "", wanted)}
+        # Their address and full name may also stand in free text anyone wrote.
+        _scrub_everywhere([wanted, *names])
     audit("gdpr_erase", None, None, actor_label="flask crm gdpr-erase", dry_run=dry_run,
           inquiries=len(summary["inquiries"]), contacts=summary["contacts"])  # fmt: skip
     db.session.flush()
     return summary
+
+
+def _full_names(rows) -> list[str]:
+    """The person's names as written on their inquiries and contact records. Only names of two
+    words or more: scrubbing a lone first name would blank every namesake's."""
+    names = {i.contact_name for i in rows["inquiries"]} | {c.name for c in rows["contacts"]}
+    return sorted(name for name in names if name and len(name.split()) >= 2)
+
+
+def _scrub_everywhere(texts: list[str]) -> None:
+    from crm.audit.models import AuditLog
+    from crm.inquiries.models import ConflictDeclaration, Inquiry
+    from crm.partners.models import Contact, Organisation
+
+    _scrub_columns(
+        [
+            Inquiry.subject, Inquiry.message, Note.body, FollowUp.title, Message.body,
+            InboundMail.text, InboundMail.subject, OutboxMessage.subject,
+            OutboxMessage.body_text, OutboxMessage.body_html, Contact.title,
+            Organisation.description, ConflictDeclaration.reason,
+        ],
+        texts,
+    )  # fmt: skip
+    _scrub_json([TimelineEvent.data, AuditLog.details], texts)
+    _scrub_columns([AuditLog.actor_label], texts)
 
 
 def _scrub(text: str, email: str) -> str:

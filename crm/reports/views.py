@@ -79,7 +79,7 @@ def export_inquiries():
         current_user,
         None,
         what="inquiries.csv",
-        filters=filters.as_args(),
+        filters=filters.audited_args(),
     )
     db.session.commit()
     filename = f"samverka-forfragningar-{utcnow():%Y%m%d}.csv"

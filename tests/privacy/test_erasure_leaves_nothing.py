@@ -1,0 +1,118 @@
+"""Erasure leaves nothing of the person (issue 17, GDPR art. 17): after `gdpr-erase` neither
+their address nor their full name is in any column of any table, in the attachments folder,
+or — on SQLite — anywhere in the database files, the write-ahead log included."""
+
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from crm.activity.reminders import send_reminders
+from crm.activity.services import add_follow_up, add_note
+from crm.attachments import storage
+from crm.attachments.services import prepare_uploads
+from crm.choices import Channel
+from crm.conversation.inbound import receive
+from crm.conversation.services import answer_on_status_page, send_reply
+from crm.extensions import db as _db
+from crm.inquiries.queries import InquiryFilters
+from crm.inquiries.services import log_contact
+from crm.partners.services import add_contact
+from crm.privacy.services import gdpr_erase
+from crm.timeutil import local_today, utcnow
+from tests.attachments.samples import pdf
+from tests.attachments.test_services import mail_with_files
+from tests.factories import InquiryFactory, OrganisationFactory, UserFactory, make_attachment
+
+EMAIL = "asa.oberg@hembygd-sormland.se"
+NAME = "Åsa Öberg"
+
+
+def everything_about_her(app):
+    """Her inquiry and every place people write about her, through the services."""
+    from crm.audit.services import audit
+
+    staff = UserFactory(role="secretary_general", name="Greta Generalsekreterare")
+    inquiry = InquiryFactory(email=EMAIL, contact_name=NAME, assignee_id=staff.id,
+                             subject=f"Utställning med {NAME}",
+                             created_at=utcnow() - timedelta(days=2))  # fmt: skip
+    make_attachment(inquiry=inquiry, filename="plan.pdf")
+    files = prepare_uploads([FileStorage(io.BytesIO(pdf()), filename="svar.pdf")])
+    send_reply(inquiry, f"Hej {NAME}! Skicka gärna budgeten till {EMAIL}.", staff, files=files)
+    answer_on_status_page(inquiry, f"Här är den.\nMvh {NAME}")
+    add_note(f"Ring {NAME} på {EMAIL}", staff, inquiry=inquiry)
+    add_follow_up(f"Återkoppla till {NAME}", local_today(), staff, staff, inquiry=inquiry)
+    log_contact(inquiry, Channel.PHONE, f"Pratade med {NAME}", utcnow() - timedelta(hours=1),
+                staff)  # fmt: skip
+    organisation = OrganisationFactory(name="Sörmlands hembygdsförbund")
+    add_contact(organisation, {"name": NAME, "email": EMAIL, "title": "Ordförande"}, staff)
+    InquiryFactory(message=f"Vi har redan pratat med {NAME} om saken.")  # someone else's
+    receive(mail_with_files((pdf(), "bilaga.pdf", "attachment", None)))  # unsorted, from her
+    send_reminders(today=local_today())  # a digest to staff naming her follow-up
+    filters = InquiryFilters.from_args({"q": EMAIL})
+    audit("personal_data_exported", staff, None, filters=filters.audited_args())
+    _db.session.commit()
+    return staff
+
+
+def texts_of(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def where_she_remains(db) -> list[str]:
+    found = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(select(table)).mappings():
+            for column, value in row.items():
+                text = texts_of(value).lower()
+                if EMAIL in text or NAME.lower() in text:
+                    found.append(f"{table.name}.{column}: {text[:80]!r}")
+    return found
+
+
+def test_erasure_leaves_her_in_no_table_and_no_column(app, db):
+    with app.test_request_context():
+        everything_about_her(app)
+        assert where_she_remains(db)  # the scan finds her before
+        gdpr_erase(EMAIL)
+        db.session.commit()
+        assert where_she_remains(db) == []
+        for key, _modified in storage.stored_keys():
+            content = (storage.root() / key).read_bytes()
+            assert EMAIL.encode() not in content
+
+
+def test_the_export_audit_keeps_no_search_term(client, db, login_as):
+    login_as("secretary_general")
+    client.get("/export/inquiries.csv", query_string={"q": EMAIL}).get_data()
+    from crm.audit.models import AuditLog
+
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "personal_data_exported"))
+    assert EMAIL not in json.dumps(entry.details)
+    assert entry.details["filters"]["q"] == f"({len(EMAIL)} tecken)"
+
+
+def test_the_database_files_keep_no_copy_after_the_erase_command(app, committed):
+    if committed.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's files: PostgreSQL's rows are checked by the scan above")
+    with app.test_request_context():
+        everything_about_her(app)
+    committed.session.remove()
+    result = app.test_cli_runner().invoke(args=["crm", "gdpr-erase", EMAIL])
+    assert result.exit_code == 0, result.output
+    path = Path(committed.engine.url.database)
+    for file in (path, Path(f"{path}-wal")):
+        if file.exists():
+            content = file.read_bytes()
+            assert EMAIL.encode() not in content, file
+            assert NAME.encode() not in content, file
