@@ -72,6 +72,9 @@ if not getattr(Response.default_headers, "without_server", False):
 
 def on_starting(server):
     server.cfg.set("worker_connections", server.cfg.threads)
+    from crm.extensions import check_limits_are_shared
+
+    check_limits_are_shared(server.app.wsgi().config, server.cfg.workers)
 
 
 def pre_fork(server, worker):

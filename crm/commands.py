@@ -275,9 +275,9 @@ def purge_expired_command(dry_run: bool) -> None:
     """Anonymise personal data of inquiries ended longer ago than the retention period; forget
     old one-time form ids, and discarded and looped-back e-mail (MAIL_DISCARDED_DAYS)."""
     from crm.attachments.queries import files_by_reference
-    from crm.database import checkpoint
     from crm.conversation.inbound import forget_discarded_mail
     from crm.core.idempotency import forget_old_submissions
+    from crm.database import checkpoint
     from crm.privacy.services import purge_expired
 
     references = purge_expired(current_app.config, dry_run=dry_run)

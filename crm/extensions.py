@@ -29,3 +29,17 @@ csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 talisman = Talisman()
+
+
+def check_limits_are_shared(config, workers: int) -> None:
+    """Rate limits counted in each process's memory would be multiplied by the number of
+    workers (two workers: twice the log-in guesses). Production with more than one worker must
+    count them in a shared store (Redis): refuse to start otherwise."""
+    shared = not config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://")
+    production = config.get("SAMVERKA_ENV") == "production"
+    if production and config.get("RATELIMIT_ENABLED") and workers > 1 and not shared:
+        raise SystemExit(
+            f"RATELIMIT_STORAGE_URI is memory:// but gunicorn runs {workers} workers: every "
+            "rate limit would count per worker. Set RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 "
+            "(see docs/deploy.md), or run one worker."
+        )

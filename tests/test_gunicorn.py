@@ -231,3 +231,37 @@ def test_a_killed_worker_loses_only_its_own_requests_and_none_twice(server, data
         "a replacement worker",
     )
     assert answers(port)
+
+
+def production_env(database_file, tmp_path, **settings) -> dict:
+    return {
+        **os.environ, "SAMVERKA_ENV": "production", "SECRET_KEY": "gunicorn-test-" + "x" * 40,
+        "DATABASE_URL": f"sqlite:///{database_file}",
+        "SAMVERKA_INSTANCE_PATH": str(tmp_path / "instance"),
+        "GUNICORN_BIND": f"127.0.0.1:{free_port()}", **settings,
+    }  # fmt: skip
+
+
+def test_production_refuses_per_worker_rate_limits_with_several_workers(database_file, tmp_path):
+    env = production_env(database_file, tmp_path, GUNICORN_WORKERS="2",
+                         RATELIMIT_STORAGE_URI="memory://")  # fmt: skip
+    started = subprocess.run(
+        [GUNICORN, "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=GENEROUS,
+    )  # fmt: skip
+    assert started.returncode != 0
+    assert "RATELIMIT_STORAGE_URI is memory:// but gunicorn runs 2 workers" in (
+        started.stdout + started.stderr
+    )
+
+
+def test_the_limits_check_allows_one_worker_or_a_shared_store():
+    from crm.extensions import check_limits_are_shared
+
+    production = {"SAMVERKA_ENV": "production", "RATELIMIT_ENABLED": True}
+    check_limits_are_shared({**production, "RATELIMIT_STORAGE_URI": "memory://"}, workers=1)
+    check_limits_are_shared({**production, "RATELIMIT_STORAGE_URI": "redis://h:6379"}, workers=4)
+    check_limits_are_shared({**production, "RATELIMIT_ENABLED": False}, workers=4)
+    check_limits_are_shared({"SAMVERKA_ENV": "development", "RATELIMIT_ENABLED": True}, 4)
+    with pytest.raises(SystemExit):
+        check_limits_are_shared({**production, "RATELIMIT_STORAGE_URI": "memory://"}, workers=2)

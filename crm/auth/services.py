@@ -45,7 +45,7 @@ def create_user(email: str, name: str, role: str, password: str, actor=None) -> 
         ) from None
     if find_user_by_email(email) is not None:
         raise DomainError(_("Det finns redan en användare med den e-postadressen."), field="email")
-    problems = password_problems(password, email)
+    problems = password_problems(password, email, name)
     if problems:
         raise DomainError(" ".join(problems), field="password")
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
@@ -106,7 +106,7 @@ def change_password(user: User, current: str, new: str) -> None:
     ok, _rehash = verify_password(user.password_hash, current)
     if not ok:
         raise DomainError(_("Fel lösenord."), field="current_password")
-    problems = password_problems(new, user.email)
+    problems = password_problems(new, user.email, user.name)
     if problems:
         raise DomainError(" ".join(problems), field="new_password")
     user.password_hash = hash_password(new)
