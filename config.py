@@ -153,6 +153,13 @@ class Config:
         )
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "50 per hour")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
+        # "Glömt lösenord?" requests, per address asked about and per client address.
+        self.PASSWORD_RESET_LIMIT_PER_ADDRESS = os.environ.get(
+            "PASSWORD_RESET_LIMIT_PER_ADDRESS", "3 per hour"
+        )
+        self.PASSWORD_RESET_LIMIT_PER_IP = os.environ.get(
+            "PASSWORD_RESET_LIMIT_PER_IP", "10 per hour"
+        )
         # Wrong current passwords when changing one's own password, per user.
         self.PASSWORD_CHANGE_LIMIT = os.environ.get("PASSWORD_CHANGE_LIMIT", "5 per 15 minutes")
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (the

@@ -1,7 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+
+from crm.auth.permissions import Role
+from crm.core.forms import options
+from crm.core.idempotency import OnceForm
+from crm.validation import clean_line
 
 
 class LoginForm(FlaskForm):
@@ -32,5 +37,62 @@ class PasswordChangeForm(FlaskForm):
         _l("Upprepa det nya lösenordet"),
         validators=[DataRequired(_l("Upprepa lösenordet.")),
                     EqualTo("new_password", _l("Lösenorden är inte lika."))],
+        render_kw={"autocomplete": "new-password"},
+    )  # fmt: skip
+
+
+class InviteUserForm(OnceForm):
+    name = StringField(
+        _l("Namn"),
+        filters=[clean_line],
+        validators=[DataRequired(_l("Ange ett namn.")), Length(max=120)],
+        render_kw={"autocomplete": "off"},
+    )
+    email = EmailField(
+        _l("E-postadress"),
+        filters=[clean_line],
+        validators=[DataRequired(_l("Ange en e-postadress.")), Length(max=254)],
+        render_kw={"autocomplete": "off"},
+    )
+    role = SelectField(
+        _l("Roll"), choices=[], validate_choice=False,
+        validators=[InputRequired(_l("Välj en roll."))],
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = options(Role.choices())
+
+
+class RoleForm(OnceForm):
+    role = SelectField(
+        _l("Roll"), choices=[], validate_choice=False,
+        validators=[InputRequired(_l("Välj en roll."))],
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = options(Role.choices())
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("E-postadress"),
+        filters=[clean_line],
+        validators=[DataRequired(_l("Ange din e-postadress.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Nytt lösenord"),
+        validators=[DataRequired(_l("Ange ett lösenord.")), Length(max=1024)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Upprepa lösenordet"),
+        validators=[DataRequired(_l("Upprepa lösenordet.")),
+                    EqualTo("password", _l("Lösenorden är inte lika."))],
         render_kw={"autocomplete": "new-password"},
     )  # fmt: skip

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.auth.permissions import Permission, Role, role_can
+from crm.choices import Choice, labelled
 from crm.dbtypes import enum_column
 from crm.extensions import db
 from crm.timeutil import UTCDateTime, utcnow
@@ -35,8 +37,37 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:
         return self.active
 
+    @property
+    def invited(self) -> bool:
+        """Invited, and has not yet set a password (the hash is no argon2 hash then)."""
+        return self.password_hash.startswith(NO_PASSWORD)
+
     def can(self, permission: Permission) -> bool:
         return self.active and role_can(self.role, permission)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+# The password hash of an invited user who has not chosen a password: matches no password.
+NO_PASSWORD = "!"  # noqa: S105 (a marker, no password)
+
+
+@labelled({"invitation": _l("Inbjudan"), "reset": _l("Nytt lösenord")})
+class LinkPurpose(Choice):
+    INVITATION = "invitation"
+    RESET = "reset"
+
+
+class PasswordLink(db.Model):
+    """A one-time link to set one's password: an invitation (72 h) or a reset (1 h). Only the
+    hash of its token is stored; a newer link, a used one, or a password change ends it."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(enum_column(LinkPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

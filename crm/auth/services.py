@@ -6,10 +6,10 @@ import logging
 
 from email_validator import EmailNotValidError
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from crm.audit.services import audit
-from crm.auth.models import User
+from crm.auth.models import PasswordLink, User
 from crm.auth.passwords import hash_password, password_problems, verify_password
 from crm.auth.permissions import Role
 from crm.errors import DomainError
@@ -25,7 +25,18 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def create_user(email: str, name: str, role: str, password: str, actor=None) -> User:
-    """Add a staff user after checking e-mail, name, role and the password policy."""
+    """Add a staff user with a password (the command line) after checking it against the
+    password policy; the admin's page invites instead (`crm.auth.accounts.invite_user`)."""
+    problems = password_problems(password, email, name)
+    if problems:
+        raise DomainError(" ".join(problems), field="password")
+    user = new_user(email, name, role, password_hash=hash_password(password))
+    audit("user_created", actor, user, role=user.role.value)
+    return user
+
+
+def new_user(email: str, name: str, role: str, password_hash: str) -> User:
+    """A staff user after checking e-mail (unique), name and role."""
     try:
         email = normalise_email(email)
     except EmailNotValidError:
@@ -45,13 +56,9 @@ def create_user(email: str, name: str, role: str, password: str, actor=None) -> 
         ) from None
     if find_user_by_email(email) is not None:
         raise DomainError(_("Det finns redan en användare med den e-postadressen."), field="email")
-    problems = password_problems(password, email, name)
-    if problems:
-        raise DomainError(" ".join(problems), field="password")
-    user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+    user = User(email=email, name=name, role=role, password_hash=password_hash)
     db.session.add(user)
     db.session.flush()
-    audit("user_created", actor, user, role=role.value)
     return user
 
 
@@ -112,6 +119,8 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
+    # A reset or invitation link still outstanding would undo this change.
+    db.session.execute(delete(PasswordLink).where(PasswordLink.user_id == user.id))
     audit("password_changed", user, user)
     db.session.flush()
 

@@ -25,11 +25,20 @@ from crm.activity.calendar import (
     user_for_calendar_token,
 )
 from crm.audit.services import audit
-from crm.auth.forms import LoginForm, PasswordChangeForm
+from crm.auth import accounts
+from crm.auth.forms import (
+    ForgotPasswordForm,
+    InviteUserForm,
+    LoginForm,
+    PasswordChangeForm,
+    RoleForm,
+    SetPasswordForm,
+)
 from crm.auth.permissions import Permission, permission_required
-from crm.auth.queries import all_users
+from crm.auth.queries import all_users, user_by_id
 from crm.auth.services import authenticate, change_password, end_all_sessions
 from crm.core.forms import show_domain_error
+from crm.core.idempotency import once, remember_result
 from crm.core.urls import external_url, safe_next
 from crm.errors import DomainError
 from crm.extensions import db, limiter
@@ -251,3 +260,158 @@ def calendar_feed(token: str):
 @permission_required(Permission.USER_MANAGE)
 def index():
     return render_template("auth/users.html", users=all_users())
+
+
+@users_bp.route("/new", methods=["GET", "POST"])
+@permission_required(Permission.USER_MANAGE)
+@once()
+def new():
+    form = InviteUserForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.invite_user(
+                form.email.data, form.name.data, form.role.data, current_user
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            target = url_for("users.detail", user_id=user.id)
+            remember_result(target)
+            db.session.commit()
+            flash(_("%(name)s är inbjuden. En länk för att välja lösenord är skickad till "
+                    "%(email)s.", name=user.name, email=user.email), "success")  # fmt: skip
+            return redirect(target)
+    return render_template("auth/user_new.html", form=form), 422 if form.is_submitted() else 200
+
+
+@users_bp.get("/<int:user_id>")
+@permission_required(Permission.USER_MANAGE)
+def detail(user_id: int):
+    return _user_page(_user_or_404(user_id))
+
+
+def _user_page(user, role_form=None, status: int = 200):
+    from crm.inquiries.queries import open_inquiries_assigned_to
+
+    return render_template(
+        "auth/user.html", user=user,
+        role_form=role_form or RoleForm(formdata=None, data={"role": user.role.value}),
+        open_inquiries=open_inquiries_assigned_to(user),
+    ), status  # fmt: skip
+
+
+def _user_or_404(user_id: int):
+    user = user_by_id(user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _account_action(user_id: int, action, done: str):
+    """Run an action on an account from a button; a refusal is shown on the user's page."""
+    user = _user_or_404(user_id)
+    target = url_for("users.detail", user_id=user_id)
+    try:
+        action(user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(target)
+    remember_result(target)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(target)
+
+
+@users_bp.post("/<int:user_id>/role")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def change_role(user_id: int):
+    form = RoleForm()
+    if not form.validate_on_submit():
+        return _user_page(_user_or_404(user_id), form, 422)
+    return _account_action(
+        user_id, lambda user: accounts.change_role(user, form.role.data, current_user),
+        _("Rollen är ändrad. Användarens inloggningar har avslutats."),
+    )  # fmt: skip
+
+
+@users_bp.post("/<int:user_id>/deactivate")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def deactivate(user_id: int):
+    return _account_action(
+        user_id, lambda user: accounts.deactivate_user(user, current_user),
+        _("Kontot är avstängt och alla dess inloggningar är avslutade."),
+    )  # fmt: skip
+
+
+@users_bp.post("/<int:user_id>/reactivate")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def reactivate(user_id: int):
+    return _account_action(
+        user_id, lambda user: accounts.reactivate_user(user, current_user),
+        _("Kontot är aktivt igen."),
+    )  # fmt: skip
+
+
+@users_bp.post("/<int:user_id>/invitation")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def resend_invitation(user_id: int):
+    return _account_action(
+        user_id, lambda user: accounts.resend_invitation(user, current_user),
+        _("En ny inbjudan är skickad. Den tidigare länken gäller inte längre."),
+    )  # fmt: skip
+
+
+# ---- a forgotten password, and choosing one through a link ------------------------------
+
+
+def _reset_address_key() -> str:
+    return "password-reset:" + request.form.get("email", "").strip().lower()[:254]
+
+
+@bp.route("/glomt-losenord", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"],
+    key_func=_reset_address_key,
+    methods=["POST"],
+)
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data)
+        db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(_("Om adressen hör till ett konto i Samverka har vi skickat en länk för att "
+                "välja nytt lösenord. Den gäller i en timme."), "success")  # fmt: skip
+        return redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+@bp.route("/losenord/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    keep_private()  # the link is a secret: no Referer carries it elsewhere
+    user = accounts.user_for_link(token)
+    if user is None:
+        return render_template("auth/set_password.html", form=None, user=None), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password_with_link(token, form.password.data)
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Lösenordet är sparat. Logga in med det."), "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/set_password.html", form=form, user=user), status

@@ -381,3 +381,17 @@ def menu_counts(user) -> tuple[int, int]:
         MENU_COUNTS, {"user_id": user.id, "today": local_today(), "now": utcnow()}
     ).one()
     return waiting, due
+
+
+def open_inquiries_assigned_to(user) -> list[Inquiry]:
+    """The open inquiries the user is assigned, oldest first: what must be handed over when
+    the user leaves."""
+    from crm.inquiries.statuses import FINAL_STATUSES
+
+    return list(
+        db.session.scalars(
+            select(Inquiry)
+            .where(Inquiry.assignee_id == user.id, Inquiry.status.not_in(FINAL_STATUSES))
+            .order_by(Inquiry.created_at, Inquiry.id)
+        )
+    )

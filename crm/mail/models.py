@@ -43,6 +43,8 @@ KIND_LABELS = {
     "reminder": _l("Påminnelse"),
     "public_reply": _l("Svar till avsändaren"),
     "submitter_reply_notice": _l("Avisering om svar från avsändaren"),
+    "invitation": _l("Inbjudan till Samverka"),
+    "password_reset": _l("Länk för nytt lösenord"),
 }
 
 

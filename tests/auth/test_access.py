@@ -21,6 +21,7 @@ PUBLIC = {
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
     "public.answer", "public.file",
     "account.calendar_feed", "public.accessibility", "core.mail_health",
+    "auth.forgot_password", "auth.set_password",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 
@@ -56,6 +57,9 @@ ACCESS = {
     "/inquiries/{reference}/files/999999": (302, 404, 404, 404, 403),
     "/inbox/unsorted/999999/files/{attachment_id}": (302, 404, 404, 403, 403),
     "/admin/attachments": (302, 403, 403, 403, 200),
+    "/admin/users/new": (302, 403, 403, 403, 200),
+    "/admin/users/{user_id}": (302, 403, 403, 403, 200),
+    "/admin/users/999999": (302, 403, 403, 403, 404),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -100,6 +104,11 @@ POST_ACCESS = {
     "/inbox/unsorted/999999/attach": (302, 404, 404, 403, 403),
     "/inbox/unsorted/999999/discard": (302, 404, 404, 403, 403),
     "/inquiries/new/eml": (302, 422, 422, 403, 403),
+    "/admin/users/new": (302, 403, 403, 403, 422),
+    "/admin/users/{user_id}/role": (302, 403, 403, 403, 422),
+    "/admin/users/{user_id}/deactivate": (302, 403, 403, 403, 302),
+    "/admin/users/{user_id}/reactivate": (302, 403, 403, 403, 302),
+    "/admin/users/{user_id}/invitation": (302, 403, 403, 403, 302),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -118,7 +127,8 @@ ENDPOINTS = {
     "mail.discard", "workdays.closure_days", "workdays.add_closure_day",
     "workdays.delete_closure_day", "mailbox.unsorted", "mailbox.attach", "mailbox.discard",
     "mailbox.upload_eml", "attachments.inquiry_file", "attachments.unsorted_file",
-    "attachments.quarantine",
+    "attachments.quarantine", "users.new", "users.detail", "users.change_role",
+    "users.deactivate", "users.reactivate", "users.resend_invitation",
 }  # fmt: skip
 
 
@@ -153,7 +163,7 @@ def objects(db):
             "follow_up_id": follow_up.id, "organisation_id": organisation.id,
             "contact_id": contact.id, "message_id": message.id,
             "org_note_id": org_note.id, "closure_day_id": closure_day.id,
-            "attachment_id": attachment.id}  # fmt: skip
+            "attachment_id": attachment.id, "user_id": target.id}  # fmt: skip
 
 
 def _as(role, login_as):

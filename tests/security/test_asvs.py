@@ -46,6 +46,7 @@ def test_v4_2_2_every_post_route_refuses_a_missing_csrf_token(database, db):
         "message_id": 1,
         "closure_day_id": 1,
         "mail_id": 1,
+        "user_id": user.id,
     }
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(posts) >= 30
