@@ -153,6 +153,13 @@ class Config:
         )
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "50 per hour")
         self.LOGIN_LIMIT_PER_IP = os.environ.get("LOGIN_LIMIT_PER_IP", "30 per 5 minutes")
+        # Roles that must log in with a second factor (TOTP): comma-separated role names, or
+        # "all". Production requires it of admins unless told otherwise.
+        self.TWO_FACTOR_REQUIRED_ROLES = _roles_setting(
+            os.environ.get("TWO_FACTOR_REQUIRED_ROLES", "")
+        )
+        # Codes tried at the second log-in step, per account.
+        self.TWO_FACTOR_LIMIT = os.environ.get("TWO_FACTOR_LIMIT", "5 per 5 minutes")
         # "Glömt lösenord?" requests, per address asked about and per client address.
         self.PASSWORD_RESET_LIMIT_PER_ADDRESS = os.environ.get(
             "PASSWORD_RESET_LIMIT_PER_ADDRESS", "3 per hour"
@@ -218,6 +225,21 @@ class Config:
         return {key: getattr(self, key) for key in dir(self) if key.isupper()}
 
 
+def _roles_setting(value: str) -> frozenset[str]:
+    """Role names from a comma-separated setting; "all" for every role."""
+    from crm.auth.permissions import Role
+
+    names = {part.strip() for part in value.split(",") if part.strip()}
+    if "all" in names:
+        return frozenset(role.value for role in Role)
+    unknown = names - {role.value for role in Role}
+    if unknown:
+        raise ConfigError(
+            f"Unknown roles in TWO_FACTOR_REQUIRED_ROLES: {', '.join(sorted(unknown))}"
+        )
+    return frozenset(names)
+
+
 def _retention_by_outcome(default: int) -> dict[str, int]:
     """RETENTION_MONTHS_<OUTCOME> for each outcome whose data is kept, e.g. _DECLINED."""
     # Imported here: the crm package imports this module, so a top-level import would cycle.
@@ -276,6 +298,9 @@ class ProductionConfig(Config):
         super().__init__()
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
         self.REMEMBER_COOKIE_SECURE = True
+        self.TWO_FACTOR_REQUIRED_ROLES = _roles_setting(
+            os.environ.get("TWO_FACTOR_REQUIRED_ROLES", "admin")
+        )
         self.PREFERRED_URL_SCHEME = "https"
 
 

@@ -96,3 +96,32 @@ class SetPasswordForm(FlaskForm):
                     EqualTo("password", _l("Lösenorden är inte lika."))],
         render_kw={"autocomplete": "new-password"},
     )  # fmt: skip
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        _l("Kod"),
+        validators=[DataRequired(_l("Skriv koden.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True},
+    )
+
+
+class EnrolTwoFactorForm(FlaskForm):
+    code = StringField(
+        _l("Kod från appen"),
+        validators=[DataRequired(_l("Skriv koden.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class DisableTwoFactorForm(FlaskForm):
+    password = PasswordField(
+        _l("Lösenord"),
+        validators=[DataRequired(_l("Ange ditt lösenord.")), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Kod från appen eller en reservkod"),
+        validators=[DataRequired(_l("Skriv koden.")), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code"},
+    )

@@ -28,7 +28,7 @@ def _unauthorized():
 
 
 def init_login(app: Flask) -> None:
-    from crm.auth.views import enforce_session_timeouts
+    from crm.auth.views import enforce_session_timeouts, enforce_two_factor
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -37,3 +37,4 @@ def init_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
     login_manager.unauthorized_handler(_unauthorized)
     app.before_request(enforce_session_timeouts)
+    app.before_request(enforce_two_factor)

@@ -29,6 +29,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Two-factor log-in (TOTP, RFC 6238): the shared secret once enrolment is confirmed, and
+    # the last time step a code was accepted for, so no code is taken twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    totp_last_step: Mapped[int] = mapped_column(default=0, server_default="0")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
@@ -71,3 +76,14 @@ class PasswordLink(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(db.Model):
+    """One of ten single-use codes for logging in without the authenticator; only a hash is
+    kept, and a used code is deleted."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -25,13 +25,16 @@ from crm.activity.calendar import (
     user_for_calendar_token,
 )
 from crm.audit.services import audit
-from crm.auth import accounts
+from crm.auth import accounts, two_factor
 from crm.auth.forms import (
+    DisableTwoFactorForm,
+    EnrolTwoFactorForm,
     ForgotPasswordForm,
     InviteUserForm,
     LoginForm,
     PasswordChangeForm,
     RoleForm,
+    SecondFactorForm,
     SetPasswordForm,
 )
 from crm.auth.permissions import Permission, permission_required
@@ -44,6 +47,7 @@ from crm.errors import DomainError
 from crm.extensions import db, limiter
 from crm.security import keep_private
 from crm.timeutil import utcnow
+from crm.tokens import hash_token
 
 bp = Blueprint("auth", __name__)
 account_bp = Blueprint("account", __name__)  # every user's own page
@@ -106,15 +110,13 @@ def login():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
             next_url = safe_next(request.args.get("next"))
-            lang = session.get("lang")
-            _clear_session()  # a fresh session at log-in; no fixation
-            if lang:
-                session["lang"] = lang
-            login_user(user)
-            session["login_at"] = session["seen_at"] = utcnow().isoformat()
-            session.permanent = True
-            db.session.commit()
             g.logged_in = True
+            if two_factor.is_enrolled(user):
+                _await_second_factor(user, next_url)
+                db.session.commit()
+                return redirect(url_for("auth.second_factor"))
+            _begin_session(user)
+            db.session.commit()
             if draft is not None:
                 return render_template("auth/resubmit.html", draft=draft)
             return redirect(next_url or url_for("core.start"))
@@ -122,6 +124,82 @@ def login():
         form.password.errors.append(_("Fel e-postadress eller lösenord."))
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form, draft=draft), status
+
+
+def _fresh_session() -> None:
+    """A new session at each log-in step (no fixation), keeping only the language."""
+    lang = session.get("lang")
+    _clear_session()
+    if lang:
+        session["lang"] = lang
+
+
+def _begin_session(user) -> None:
+    _fresh_session()
+    login_user(user)
+    session["login_at"] = session["seen_at"] = utcnow().isoformat()
+    session.permanent = True
+
+
+# The password was right; the code must follow within this time.
+SECOND_FACTOR_WINDOW = timedelta(minutes=5)
+
+
+def _await_second_factor(user, next_url: str | None) -> None:
+    _fresh_session()
+    session["second_factor"] = {
+        "user": user.get_id(), "since": utcnow().isoformat(), "next": next_url,
+    }  # fmt: skip
+
+
+def _awaiting_second_factor():
+    """The user whose password was right a moment ago, or None."""
+    from crm.auth.loader import load_user
+
+    pending = session.get("second_factor")
+    if not pending:
+        return None
+    since = datetime.fromisoformat(pending["since"])
+    if utcnow() - since > SECOND_FACTOR_WINDOW:
+        session.pop("second_factor", None)
+        return None
+    return load_user(pending["user"])
+
+
+def _second_factor_key() -> str:
+    pending = session.get("second_factor") or {}
+    return "second-factor:" + str(pending.get("user", "")).split(":")[0]
+
+
+def _wrong_code(response) -> bool:
+    return request.method == "POST" and response.status_code == 422
+
+
+@bp.route("/login/kod", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["TWO_FACTOR_LIMIT"],
+    key_func=_second_factor_key,
+    methods=["POST"],
+    deduct_when=_wrong_code,
+)
+def second_factor():
+    user = _awaiting_second_factor()
+    if user is None:
+        flash(_("Logga in igen."), "info")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        if two_factor.verify(user, form.code.data):
+            next_url = session["second_factor"].get("next")
+            _begin_session(user)
+            audit("login_second_factor_ok", user, user)
+            db.session.commit()
+            return redirect(next_url or url_for("core.start"))
+        audit("login_second_factor_failed", user, user)
+        db.session.commit()
+        form.code.errors.append(_("Koden stämmer inte."))
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/second_factor.html", form=form), status
 
 
 def _clear_session() -> None:
@@ -152,6 +230,21 @@ def logout():
     session.clear()
     flash(_("Du är utloggad."), "success")
     return redirect(url_for("auth.login"))
+
+
+# What a person who must enrol in two-factor can still reach before they have.
+ENROLMENT_ALLOWED = {"account.two_factor_page", "auth.logout", "static", "core.set_language"}
+
+
+def enforce_two_factor():
+    """A role that requires two-factor gets nothing but the enrolment page until it is set up
+    (before each request)."""
+    if not current_user.is_authenticated or request.endpoint in ENROLMENT_ALLOWED:
+        return None
+    if two_factor.must_enrol(current_user):
+        flash(_("Din roll kräver tvåstegsverifiering. Ställ in den för att fortsätta."), "info")
+        return redirect(url_for("account.two_factor_page"))
+    return None
 
 
 def enforce_session_timeouts():
@@ -221,6 +314,54 @@ def profile():
         "auth/account.html", form=form, empty=FlaskForm(), link=session.pop("calendar_link", None)
     )
     return page, 422 if form.is_submitted() else 200
+
+
+@account_bp.route("/account/tvastegsverifiering", methods=["GET", "POST"])
+@login_required
+def two_factor_page():
+    """Set up two-factor: scan the QR code, confirm with a code, keep the recovery codes (shown
+    once); or, with password and a code, turn it off where the role allows."""
+    keep_private()
+    if two_factor.is_enrolled(current_user):
+        return _two_factor_settings()
+    secret = session.get("totp_enrolment") or two_factor.new_enrolment(current_user).secret
+    session["totp_enrolment"] = secret
+    enrolment = two_factor.new_enrolment(current_user, secret)
+    form = EnrolTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.confirm_enrolment(current_user, secret, form.code.data)
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+        else:
+            db.session.commit()
+            session.pop("totp_enrolment", None)
+            return render_template("auth/recovery_codes.html", codes=codes)
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/two_factor_enrol.html", form=form, enrolment=enrolment), status
+
+
+def _two_factor_settings():
+    form = DisableTwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            two_factor.disable(current_user, form.password.data, form.code.data)
+        except DomainError as exc:
+            db.session.rollback()
+            show_domain_error(form, exc)
+            audit("two_factor_disable_failed", current_user, current_user, field=exc.field)
+            db.session.commit()
+        else:
+            db.session.commit()
+            flash(_("Tvåstegsverifieringen är avstängd."), "success")
+            return redirect(url_for("account.profile"))
+    status = 422 if form.is_submitted() else 200
+    return render_template(
+        "auth/two_factor_settings.html", form=form,
+        required=two_factor.is_required(current_user),
+        codes_left=two_factor.recovery_codes_left(current_user),
+    ), status  # fmt: skip
 
 
 @account_bp.post("/account/calendar")
@@ -367,6 +508,17 @@ def resend_invitation(user_id: int):
     )  # fmt: skip
 
 
+@users_bp.post("/<int:user_id>/two-factor/reset")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def reset_two_factor(user_id: int):
+    return _account_action(
+        user_id, lambda user: two_factor.reset_by_admin(user, current_user),
+        _("Tvåstegsverifieringen är återställd. Personen ställer in den igen vid nästa "
+          "inloggning om rollen kräver det."),
+    )  # fmt: skip
+
+
 # ---- a forgotten password, and choosing one through a link ------------------------------
 
 
@@ -399,6 +551,10 @@ def set_password(token: str):
     keep_private()  # the link is a secret: no Referer carries it elsewhere
     user = accounts.user_for_link(token)
     if user is None:
+        if session.get("password_set_with") == hash_token(token):
+            # a double click: the first click already used the link and set the password
+            flash(_("Lösenordet är sparat. Logga in med det."), "success")
+            return redirect(url_for("auth.login"))
         return render_template("auth/set_password.html", form=None, user=None), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
@@ -411,6 +567,7 @@ def set_password(token: str):
             db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
+            session["password_set_with"] = hash_token(token)
             flash(_("Lösenordet är sparat. Logga in med det."), "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() else 200

@@ -21,7 +21,7 @@ PUBLIC = {
     "public.inquiry_form", "public.receipt", "public.status", "public.withdraw", "public.privacy",
     "public.answer", "public.file",
     "account.calendar_feed", "public.accessibility", "core.mail_health",
-    "auth.forgot_password", "auth.set_password",
+    "auth.forgot_password", "auth.set_password", "auth.second_factor",
 }  # fmt: skip
 ROLES = ["anonymous", "secretary_general", "chair", "board", "admin"]
 
@@ -60,6 +60,7 @@ ACCESS = {
     "/admin/users/new": (302, 403, 403, 403, 200),
     "/admin/users/{user_id}": (302, 403, 403, 403, 200),
     "/admin/users/999999": (302, 403, 403, 403, 404),
+    "/account/tvastegsverifiering": (302, 200, 200, 200, 200),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -109,6 +110,8 @@ POST_ACCESS = {
     "/admin/users/{user_id}/deactivate": (302, 403, 403, 403, 302),
     "/admin/users/{user_id}/reactivate": (302, 403, 403, 403, 302),
     "/admin/users/{user_id}/invitation": (302, 403, 403, 403, 302),
+    "/admin/users/{user_id}/two-factor/reset": (302, 403, 403, 403, 302),
+    "/account/tvastegsverifiering": (302, 422, 422, 422, 422),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -128,7 +131,8 @@ ENDPOINTS = {
     "workdays.delete_closure_day", "mailbox.unsorted", "mailbox.attach", "mailbox.discard",
     "mailbox.upload_eml", "attachments.inquiry_file", "attachments.unsorted_file",
     "attachments.quarantine", "users.new", "users.detail", "users.change_role",
-    "users.deactivate", "users.reactivate", "users.resend_invitation",
+    "users.deactivate", "users.reactivate", "users.resend_invitation", "users.reset_two_factor",
+    "account.two_factor_page",
 }  # fmt: skip
 
 

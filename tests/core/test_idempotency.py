@@ -185,6 +185,10 @@ def test_every_post_route_is_idempotent_or_says_why_not(app):
         "account.profile": "a repeat asks for the current password again",
         "account.new_calendar_link": "replaces the feed address; the newest one is shown",
         "account.revoke_calendar_link": "a repeat revokes nothing more",
+        "auth.second_factor": "a repeat is a replayed code, which is refused",
+        "auth.forgot_password": "a repeat sends a new link, which ends the earlier one",
+        "auth.set_password": "the link is used up: a repeat finds it gone",
+        "account.two_factor_page": "enrolment: a repeat is a replayed code, which is refused",
     }
     missing = []
     for rule in app.url_map.iter_rules():

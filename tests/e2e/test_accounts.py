@@ -6,6 +6,9 @@ built yet: issue 17's second part.)"""
 from __future__ import annotations
 
 import re
+import time
+
+import pyotp
 
 from crm.extensions import db
 from crm.mail.services import send_pending
@@ -55,6 +58,26 @@ def test_journey_11_invitation_password_and_log_in(page_for, live_server, smtp_i
     karin.fill("#email", "karin.kask@lansmuseerna.se")
     karin.fill("#password", NEW_PASSWORD)
     karin.click("main button[type=submit]")
+    karin.wait_for_url("**/inbox")
+
+    # two-factor: scan (read the key), confirm with a code, keep the recovery codes
+    karin.goto("/account")
+    karin.click("text=Ställ in tvåstegsverifiering")
+    check(karin, "two-factor-enrol", "sv", None, screenshot=True)
+    totp = pyotp.TOTP(karin.inner_text(".totp-secret"))
+    karin.fill("#code", totp.now())
+    karin.click("main form button[type=submit]")
+    assert karin.locator(".recovery-codes li").count() == 10
+    check(karin, "recovery-codes", "sv", None, screenshot=True)
+    karin.goto("/inbox")
+    karin.click("header button:text-is('Logga ut')")
+    karin.fill("#email", "karin.kask@lansmuseerna.se")
+    karin.fill("#password", NEW_PASSWORD)
+    karin.click("main button[type=submit]")
+    karin.wait_for_url("**/login/kod")
+    check(karin, "second-factor", "sv", None, screenshot=True)
+    karin.fill("#code", totp.at(time.time() + 30))  # the next code: the first one is used up
+    karin.click("main form button[type=submit]")
     karin.wait_for_url("**/inbox")
 
     admin.goto("/admin/users")
