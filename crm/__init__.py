@@ -94,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     from crm.inquiries.views import bp as inquiries_bp
     from crm.mail.views import bp as mail_bp
     from crm.partners.views import bp as partners_bp
+    from crm.privacy.views import bp as privacy_bp
     from crm.public.views import bp as public_bp
     from crm.reports.views import bp as reports_bp
     from crm.routing.views import bp as routing_bp
@@ -102,7 +103,7 @@ def register_blueprints(app: Flask) -> None:
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
         users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp, mailbox_bp,
-        attachments_bp,
+        attachments_bp, privacy_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

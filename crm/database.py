@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from config import ConfigError
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -279,9 +282,26 @@ def _first_line(exc: BaseException) -> str:
 def checkpoint() -> None:
     """SQLite: copy the write-ahead log into the database file and empty it. After an erasure
     the log would otherwise keep the erased rows until SQLite checkpoints on its own; with
-    secure_delete the file itself keeps none. Nothing to do on PostgreSQL."""
+    secure_delete the file itself keeps none. Never waits: while another connection is
+    reading, it does what it can and says so in the log (SQLite checkpoints again itself).
+    Nothing to do on PostgreSQL."""
+    from flask import current_app
+
     from crm.extensions import db
 
-    if db.engine.dialect.name == "sqlite":
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    if db.engine.dialect.name != "sqlite":
+        return
+    # The raw connection: no BEGIN (a checkpoint runs outside transactions), no write lock.
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        busy, _frames, _copied = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("WAL checkpoint not completed now: another connection is reading")
+    except sqlite3.Error as exc:
+        log.warning("WAL checkpoint not completed now: %s", exc)
+    finally:
+        busy_ms = int(current_app.config["SQLITE_BUSY_TIMEOUT"] * 1000)
+        connection.cursor().execute(f"PRAGMA busy_timeout={busy_ms}")
+        connection.close()

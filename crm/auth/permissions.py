@@ -42,6 +42,8 @@ class Permission(Choice):
     USER_MANAGE = "user:manage"
     AUDIT_VIEW = "audit:view"
     SETTINGS_MANAGE = "settings:manage"
+    # Requests from individuals (GDPR art. 15, 17, 20): see, hand over and erase a person's data.
+    PRIVACY_MANAGE = "privacy:manage"
 
 
 _P = Permission
@@ -63,7 +65,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _INQUIRY_WORK | {_P.ORGANISATION_VIEW, _P.REPORT_VIEW, _P.EXPORT_PERSONAL_DATA}
     ),
     Role.BOARD: frozenset({_P.INQUIRY_VIEW, _P.ORGANISATION_VIEW, _P.REPORT_VIEW}),
-    Role.ADMIN: frozenset({_P.USER_MANAGE, _P.ROUTING_MANAGE, _P.SETTINGS_MANAGE, _P.AUDIT_VIEW}),
+    Role.ADMIN: frozenset(
+        {_P.USER_MANAGE, _P.ROUTING_MANAGE, _P.SETTINGS_MANAGE, _P.AUDIT_VIEW, _P.PRIVACY_MANAGE}
+    ),
 }
 
 

@@ -29,6 +29,7 @@ NAV = (
     ("audit.index", _l("Granskningslogg"), Permission.AUDIT_VIEW),
     ("mail.queue", _l("E-postkö"), Permission.SETTINGS_MANAGE),
     ("attachments.quarantine", _l("Spärrade filer"), Permission.SETTINGS_MANAGE),
+    ("privacy.person", _l("Personuppgifter"), Permission.PRIVACY_MANAGE),
     ("workdays.closure_days", _l("Stängningsdagar"), Permission.SETTINGS_MANAGE),
 )
 

@@ -299,7 +299,7 @@ def _export_files(email: str, files_dir) -> list[dict]:
     return listed
 
 
-def gdpr_export(email: str, files_dir=None) -> dict:
+def gdpr_export(email: str, files_dir=None, actor=None) -> dict:
     """Everything stored about the person with this e-mail address, as plain data (art. 15,
     20); their files are copied into `files_dir` when one is given."""
     from crm.regions import region_name
@@ -363,12 +363,12 @@ def gdpr_export(email: str, files_dir=None) -> dict:
         ],
         "files": _export_files(email, files_dir),
     }  # fmt: skip
-    audit("gdpr_export", None, None, actor_label="flask crm gdpr-export",
+    audit("gdpr_export", actor, None, actor_label=None if actor else "flask crm gdpr-export",
           inquiries=len(rows["inquiries"]), contacts=len(rows["contacts"]))  # fmt: skip
     return data
 
 
-def gdpr_erase(email: str, dry_run: bool = False) -> dict:
+def gdpr_erase(email: str, dry_run: bool = False, actor=None) -> dict:
     """Erase the person's data (art. 17): anonymise inquiries, delete contacts, scrub mail,
     and remove their address and full name from free text anywhere (notes, follow-ups, the
     timeline, mail to staff, other inquiries, the audit log)."""
@@ -388,7 +388,7 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
     if not dry_run:
         delete_attachments(_their_files(wanted))  # before the addresses that find them go
         for inquiry in rows["inquiries"]:
-            anonymise_inquiry(inquiry, None, reason="erasure_request")
+            anonymise_inquiry(inquiry, actor, reason="erasure_request")
         for contact in rows["contacts"]:
             db.session.delete(contact)
         # Mail not yet sent to the person is not sent at all (left, it would fail at an
@@ -407,8 +407,9 @@ def gdpr_erase(email: str, dry_run: bool = False) -> dict:
         _blank_messages(func.lower(Message.sender_address) == wanted)
         # Their address and full name may also stand in free text anyone wrote.
         _scrub_everywhere([wanted, *names])
-    audit("gdpr_erase", None, None, actor_label="flask crm gdpr-erase", dry_run=dry_run,
-          inquiries=len(summary["inquiries"]), contacts=summary["contacts"])  # fmt: skip
+    audit("gdpr_erase", actor, None, actor_label=None if actor else "flask crm gdpr-erase",
+          dry_run=dry_run, inquiries=len(summary["inquiries"]),
+          contacts=summary["contacts"])  # fmt: skip
     db.session.flush()
     return summary
 

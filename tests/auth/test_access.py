@@ -61,6 +61,7 @@ ACCESS = {
     "/admin/users/{user_id}": (302, 403, 403, 403, 200),
     "/admin/users/999999": (302, 403, 403, 403, 404),
     "/account/tvastegsverifiering": (302, 200, 200, 200, 200),
+    "/admin/personuppgifter": (302, 403, 403, 403, 200),
 }
 # POST paths -> expected status for the same roles; the body is empty, so 400/422 (refused
 # by validation) or 302 (done) mean the role was let in, 403 that it was not.
@@ -112,6 +113,9 @@ POST_ACCESS = {
     "/admin/users/{user_id}/invitation": (302, 403, 403, 403, 302),
     "/admin/users/{user_id}/two-factor/reset": (302, 403, 403, 403, 302),
     "/account/tvastegsverifiering": (302, 422, 422, 422, 422),
+    "/admin/personuppgifter": (302, 403, 403, 403, 422),
+    "/admin/personuppgifter/export": (302, 403, 403, 403, 302),
+    "/admin/personuppgifter/radera": (302, 403, 403, 403, 302),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -132,7 +136,7 @@ ENDPOINTS = {
     "mailbox.upload_eml", "attachments.inquiry_file", "attachments.unsorted_file",
     "attachments.quarantine", "users.new", "users.detail", "users.change_role",
     "users.deactivate", "users.reactivate", "users.resend_invitation", "users.reset_two_factor",
-    "account.two_factor_page",
+    "account.two_factor_page", "privacy.person", "privacy.export", "privacy.erase",
 }  # fmt: skip
 
 

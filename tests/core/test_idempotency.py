@@ -189,6 +189,8 @@ def test_every_post_route_is_idempotent_or_says_why_not(app):
         "auth.forgot_password": "a repeat sends a new link, which ends the earlier one",
         "auth.set_password": "the link is used up: a repeat finds it gone",
         "account.two_factor_page": "enrolment: a repeat is a replayed code, which is refused",
+        "privacy.person": "a search: it changes nothing",
+        "privacy.export": "a download: a repeat downloads again",
     }
     missing = []
     for rule in app.url_map.iter_rules():
