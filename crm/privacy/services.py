@@ -146,7 +146,11 @@ def _mentions(column, text: str):
     from sqlalchemy import func, or_
 
     spellings = {text, text.lower(), text.upper(), json.dumps(text)[1:-1]}
-    return or_(func.lower(column).contains(text.lower()), *(column.contains(s) for s in spellings))
+    # autoescape: a backslash (JSON's \u00c5) is LIKE's escape character on PostgreSQL.
+    return or_(
+        func.lower(column).contains(text.lower(), autoescape=True),
+        *(column.contains(spelling, autoescape=True) for spelling in spellings),
+    )
 
 
 def _scrub_value(value, texts):
