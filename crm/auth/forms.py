@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.auth.permissions import Role
 from crm.core.forms import options
@@ -125,3 +126,14 @@ class DisableTwoFactorForm(FlaskForm):
         validators=[DataRequired(_l("Skriv koden.")), Length(max=20)],
         render_kw={"autocomplete": "one-time-code"},
     )
+
+
+class TwoFactorPolicyForm(OnceForm):
+    roles = SelectMultipleField(
+        _l("Kräv tvåstegsverifiering för"), choices=[],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles.choices = options(Role.choices())

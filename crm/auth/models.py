@@ -87,3 +87,11 @@ class RecoveryCode(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class TwoFactorRole(db.Model):
+    """A role the admin requires two-factor log-in of (besides TWO_FACTOR_REQUIRED_ROLES)."""
+
+    __tablename__ = "two_factor_roles"
+
+    role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)

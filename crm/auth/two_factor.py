@@ -16,7 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import delete, func, select
 
 from crm.audit.services import audit
-from crm.auth.models import RecoveryCode, User
+from crm.auth.models import RecoveryCode, TwoFactorRole, User
 from crm.auth.passwords import verify_password
 from crm.auth.permissions import Role
 from crm.errors import DomainError
@@ -34,12 +34,40 @@ def is_enrolled(user: User) -> bool:
     return user.totp_secret is not None
 
 
+def required_roles() -> tuple[frozenset[Role], frozenset[Role]]:
+    """The roles that must use two-factor: those the setting names (fixed for the deployment)
+    and those the admin chose on the users page."""
+    configured = frozenset(Role(name) for name in current_app.config["TWO_FACTOR_REQUIRED_ROLES"])
+    chosen = frozenset(Role(role) for role in db.session.scalars(select(TwoFactorRole.role)))
+    return configured, chosen
+
+
 def is_required(user: User) -> bool:
-    return Role(user.role).value in current_app.config["TWO_FACTOR_REQUIRED_ROLES"]
+    configured, chosen = required_roles()
+    return Role(user.role) in configured | chosen
 
 
 def must_enrol(user: User) -> bool:
-    return is_required(user) and not is_enrolled(user)
+    """Read at log-in (one statement) and kept in the session, not on every request."""
+    return not is_enrolled(user) and is_required(user)
+
+
+def require_for_roles(roles, actor) -> None:
+    """The admin's choice of roles that must use two-factor. Anyone in a newly required role
+    without it is logged out, so their next log-in leads them to set it up."""
+    wanted = frozenset(Role(role) for role in roles)
+    configured, before = required_roles()
+    db.session.execute(delete(TwoFactorRole))
+    db.session.add_all(TwoFactorRole(role=role) for role in sorted(wanted - configured))
+    newly = wanted - before - configured
+    if newly:
+        for user in db.session.scalars(
+            select(User).where(User.role.in_(newly), User.totp_secret.is_(None), User.active)
+        ):
+            user.session_version += 1
+    audit("two_factor_policy_changed", actor, None,
+          roles=sorted(role.value for role in wanted | configured))  # fmt: skip
+    db.session.flush()
 
 
 # ---- enrolment -------------------------------------------------------------------------------

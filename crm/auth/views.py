@@ -36,6 +36,7 @@ from crm.auth.forms import (
     RoleForm,
     SecondFactorForm,
     SetPasswordForm,
+    TwoFactorPolicyForm,
 )
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import all_users, user_by_id
@@ -139,6 +140,8 @@ def _begin_session(user) -> None:
     login_user(user)
     session["login_at"] = session["seen_at"] = utcnow().isoformat()
     session.permanent = True
+    if two_factor.must_enrol(user):
+        session["must_enrol"] = True
 
 
 # The password was right; the code must follow within this time.
@@ -238,13 +241,15 @@ ENROLMENT_ALLOWED = {"account.two_factor_page", "auth.logout", "static", "core.s
 
 def enforce_two_factor():
     """A role that requires two-factor gets nothing but the enrolment page until it is set up
-    (before each request)."""
-    if not current_user.is_authenticated or request.endpoint in ENROLMENT_ALLOWED:
+    (before each request). Whether it must was decided at log-in and kept in the session, so
+    other requests pay nothing for it."""
+    if not session.get("must_enrol") or request.endpoint in ENROLMENT_ALLOWED:
         return None
-    if two_factor.must_enrol(current_user):
-        flash(_("Din roll kräver tvåstegsverifiering. Ställ in den för att fortsätta."), "info")
-        return redirect(url_for("account.two_factor_page"))
-    return None
+    if not current_user.is_authenticated or two_factor.is_enrolled(current_user):
+        session.pop("must_enrol", None)
+        return None
+    flash(_("Din roll kräver tvåstegsverifiering. Ställ in den för att fortsätta."), "info")
+    return redirect(url_for("account.two_factor_page"))
 
 
 def enforce_session_timeouts():
@@ -337,6 +342,7 @@ def two_factor_page():
         else:
             db.session.commit()
             session.pop("totp_enrolment", None)
+            session.pop("must_enrol", None)
             return render_template("auth/recovery_codes.html", codes=codes)
     status = 422 if form.is_submitted() else 200
     return render_template("auth/two_factor_enrol.html", form=form, enrolment=enrolment), status
@@ -400,7 +406,34 @@ def calendar_feed(token: str):
 @users_bp.get("")
 @permission_required(Permission.USER_MANAGE)
 def index():
-    return render_template("auth/users.html", users=all_users())
+    return _users_page()
+
+
+def _users_page(policy_form=None, status: int = 200):
+    configured, chosen = two_factor.required_roles()
+    form = policy_form or TwoFactorPolicyForm(
+        formdata=None, data={"roles": [role.value for role in configured | chosen]}
+    )
+    return render_template(
+        "auth/users.html", users=all_users(), policy_form=form,
+        configured_roles={role.value for role in configured},
+    ), status  # fmt: skip
+
+
+@users_bp.post("/two-factor-policy")
+@permission_required(Permission.USER_MANAGE)
+@once()
+def two_factor_policy():
+    form = TwoFactorPolicyForm()
+    if not form.validate_on_submit():
+        return _users_page(form, 422)
+    two_factor.require_for_roles(form.roles.data or [], current_user)
+    target = url_for("users.index")
+    remember_result(target)
+    db.session.commit()
+    flash(_("Kraven på tvåstegsverifiering är sparade. Den som nu måste ha det men saknar det "
+            "loggas ut och ställer in det vid nästa inloggning."), "success")  # fmt: skip
+    return redirect(target)
 
 
 @users_bp.route("/new", methods=["GET", "POST"])

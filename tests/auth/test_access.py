@@ -116,6 +116,7 @@ POST_ACCESS = {
     "/admin/personuppgifter": (302, 403, 403, 403, 422),
     "/admin/personuppgifter/export": (302, 403, 403, 403, 302),
     "/admin/personuppgifter/radera": (302, 403, 403, 403, 302),
+    "/admin/users/two-factor-policy": (302, 403, 403, 403, 302),
 }
 ENDPOINTS = {
     "core.start", "inquiries.inbox", "inquiries.detail", "users.index", "routing.rules",
@@ -137,6 +138,7 @@ ENDPOINTS = {
     "attachments.quarantine", "users.new", "users.detail", "users.change_role",
     "users.deactivate", "users.reactivate", "users.resend_invitation", "users.reset_two_factor",
     "account.two_factor_page", "privacy.person", "privacy.export", "privacy.erase",
+    "users.two_factor_policy",
 }  # fmt: skip
 
 

@@ -175,3 +175,35 @@ def test_the_enrolment_page_is_private_and_keeps_its_secret_until_confirmed(clie
     secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', first.text).group(1)
     again = client.get("/account/tvastegsverifiering")
     assert secret in again.text  # a reload does not change what was scanned
+
+
+def test_the_admin_requires_two_factor_of_a_role_whose_members_then_enrol(
+    client, db, login_as, app
+):
+    chair = UserFactory(role="chair")
+    other = app.test_client()
+    other.post("/login", data={"email": chair.email, "password": TEST_PASSWORD})
+    assert other.get("/inbox").status_code == 200
+    login_as("admin")
+    response = client.post("/admin/users/two-factor-policy", data={"roles": ["chair"]})
+    assert response.status_code == 302
+    assert other.get("/inbox").status_code == 302  # logged out: must log in and enrol
+    other.post("/login", data={"email": chair.email, "password": TEST_PASSWORD})
+    assert other.get("/inbox").headers["Location"] == "/account/tvastegsverifiering"
+    entry = db.session.scalar(
+        select(AuditLog).where(AuditLog.action == "two_factor_policy_changed")
+    )
+    assert entry.details["roles"] == ["chair"]
+    with app.test_request_context():
+        assert two_factor.is_required(chair)
+
+
+def test_roles_required_by_the_setting_stay_required_whatever_the_page_says(
+    client, db, login_as, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "TWO_FACTOR_REQUIRED_ROLES", frozenset({"admin"}))
+    admin = UserFactory(role="admin")
+    with app.test_request_context():
+        enrolled(admin)
+        two_factor.require_for_roles([], admin)  # the page cannot lift the setting
+        assert two_factor.is_required(admin)
