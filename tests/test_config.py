@@ -67,3 +67,16 @@ def test_web_workers_leave_out_migrations_which_the_command_line_keeps(monkeypat
     worker = create_app("production")
     assert "migrate" not in worker.extensions
     assert worker.test_client().get("/healthz").status_code in {200, 503}
+
+
+def test_v2_8_production_requires_two_factor_of_admins_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("TWO_FACTOR_REQUIRED_ROLES", raising=False)
+    assert ProductionConfig().TWO_FACTOR_REQUIRED_ROLES == frozenset({"admin"})
+    assert DevelopmentConfig().TWO_FACTOR_REQUIRED_ROLES == frozenset()
+    monkeypatch.setenv("TWO_FACTOR_REQUIRED_ROLES", "all")
+    assert ProductionConfig().TWO_FACTOR_REQUIRED_ROLES == frozenset(
+        {"secretary_general", "chair", "board", "admin"}
+    )
+    monkeypatch.setenv("TWO_FACTOR_REQUIRED_ROLES", "admin, king")
+    with pytest.raises(ConfigError, match="Unknown roles in TWO_FACTOR_REQUIRED_ROLES: king"):
+        ProductionConfig()
