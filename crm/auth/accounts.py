@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from crm.audit.services import audit
 from crm.auth.models import NO_PASSWORD, LinkPurpose, PasswordLink, User
@@ -83,9 +83,12 @@ def reactivate_user(user: User, actor) -> None:
 
 
 def _keep_an_admin(user: User, message: str) -> None:
-    others = db.session.scalar(
-        select(func.count()).where(User.role == Role.ADMIN, User.active, User.id != user.id)
-    )
+    """Two admins demoting each other at the same moment must not both succeed: the active
+    admins' rows are locked (PostgreSQL; SQLite's write lock already serialises requests)."""
+    admins = select(User.id).where(User.role == Role.ADMIN, User.active)
+    if db.engine.dialect.name == "postgresql":
+        admins = admins.with_for_update()
+    others = [admin for admin in db.session.scalars(admins) if admin != user.id]
     if not others:
         raise DomainError(message)
 

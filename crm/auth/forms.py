@@ -13,6 +13,7 @@ from crm.validation import clean_line
 class LoginForm(FlaskForm):
     email = EmailField(
         _l("E-postadress"),
+        filters=[clean_line],
         validators=[DataRequired(_l("Ange din e-postadress.")), Length(max=254)],
         render_kw={"autocomplete": "username"},
     )

@@ -65,7 +65,7 @@ def new_user(email: str, name: str, role: str, password_hash: str) -> User:
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this e-mail and password, or None; every attempt is audited."""
     user = find_user_by_email(email) if email else None
-    if user is None or not user.active:
+    if user is None or not user.active or user.invited:
         # Hash anyway so that a missing account takes as long as a wrong password.
         verify_password(_dummy_hash(), password)
         audit("login_failed", None, None, reason="unknown_or_inactive")

@@ -13,7 +13,7 @@ import segno
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from crm.audit.services import audit
 from crm.auth.models import RecoveryCode, TwoFactorRole, User
@@ -147,13 +147,27 @@ def verify(user: User, code: str, now: float | None = None) -> bool:
     if not is_enrolled(user):
         return False
     cleaned = "".join((code or "").split()).replace("-", "").lower()
+    if not cleaned.isascii():
+        return False
     if cleaned.isdigit() and len(cleaned) == 6:
         step = _matching_step(user.totp_secret, cleaned, after=user.totp_last_step, now=now)
-        if step is None:
-            return False
-        user.totp_last_step = step
-        return True
+        return step is not None and _take_step(user, step)
     return _use_recovery_code(user, cleaned)
+
+
+def _take_step(user: User, step: int) -> bool:
+    """Record the accepted step, unless a concurrent request took this step (or a later one)
+    first: then this copy of the code is a replay."""
+    taken = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.totp_last_step < step)
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def _matching_step(secret: str, code: str, after: int, now: float | None = None) -> int | None:
@@ -197,7 +211,10 @@ def _use_recovery_code(user: User, cleaned: str) -> bool:
     )
     if found is None:
         return False
-    db.session.delete(found)
+    used = db.session.execute(delete(RecoveryCode).where(RecoveryCode.id == found.id))
+    if used.rowcount != 1:
+        return False  # a concurrent request used it first
+    db.session.expunge(found)
     left = db.session.scalar(
         select(func.count()).where(RecoveryCode.user_id == user.id, RecoveryCode.id != found.id)
     )

@@ -49,6 +49,7 @@ from crm.extensions import db, limiter
 from crm.security import keep_private
 from crm.timeutil import utcnow
 from crm.tokens import hash_token
+from crm.validation import clean_line
 
 bp = Blueprint("auth", __name__)
 account_bp = Blueprint("account", __name__)  # every user's own page
@@ -323,6 +324,12 @@ def profile():
 
 @account_bp.route("/account/tvastegsverifiering", methods=["GET", "POST"])
 @login_required
+@limiter.limit(
+    lambda: current_app.config["PASSWORD_CHANGE_LIMIT"],
+    key_func=_password_change_key,
+    methods=["POST"],
+    deduct_when=_wrong_current_password,
+)
 def two_factor_page():
     """Set up two-factor: scan the QR code, confirm with a code, keep the recovery codes (shown
     once); or, with password and a code, turn it off where the role allows."""
@@ -355,7 +362,11 @@ def _two_factor_settings():
             two_factor.disable(current_user, form.password.data, form.code.data)
         except DomainError as exc:
             db.session.rollback()
-            show_domain_error(form, exc)
+            if exc.field in ("password", "code"):  # a guess: counted; one answer for both
+                g.wrong_current_password = True
+                form.password.errors.append(_("Lösenordet eller koden stämmer inte."))
+            else:
+                show_domain_error(form, exc)
             audit("two_factor_disable_failed", current_user, current_user, field=exc.field)
             db.session.commit()
         else:
@@ -556,7 +567,8 @@ def reset_two_factor(user_id: int):
 
 
 def _reset_address_key() -> str:
-    return "password-reset:" + request.form.get("email", "").strip().lower()[:254]
+    # As the lookup sees it: control characters and spacing do not make another address.
+    return "password-reset:" + clean_line(request.form.get("email", "")).lower()[:254]
 
 
 @bp.route("/glomt-losenord", methods=["GET", "POST"])

@@ -284,7 +284,9 @@ def _export_files(email: str, files_dir) -> list[dict]:
 
     listed = []
     for attachment in attachments_where(_their_files(email)):
-        name = f"{attachment.id}-{attachment.filename}"
+        # Named by id and type: the person's own name for it is in the JSON, and a long
+        # non-ASCII name may not fit a file system's 255 bytes.
+        name = f"{attachment.id}.{attachment.extension}"
         source = storage.path_of(attachment.storage_key)
         # A file the scanner stopped or has not seen is named, never handed out.
         copied = files_dir is not None and attachment.servable and source.is_file()
@@ -426,7 +428,10 @@ def _full_names(rows) -> list[str]:
 
 
 def _scrub_everywhere(texts: list[str]) -> None:
+    from sqlalchemy import func
+
     from crm.audit.models import AuditLog
+    from crm.auth.models import User
     from crm.inquiries.models import ConflictDeclaration, Inquiry
     from crm.partners.models import Contact, Organisation
 
@@ -440,10 +445,16 @@ def _scrub_everywhere(texts: list[str]) -> None:
         texts,
     )  # fmt: skip
     _scrub_json([TimelineEvent.data, AuditLog.details], texts)
-    _scrub_columns([AuditLog.actor_label], texts)
+    # Who did what stays readable for the staff's own actions; an outsider's address (typed
+    # at the log-in, say) goes.
+    staff = set(db.session.scalars(select(func.lower(User.email))))
+    _scrub_columns([AuditLog.actor_label], [text for text in texts if text.lower() not in staff])
 
 
-def _scrub(text: str, email: str) -> str:
+def _scrub(text: str, term: str) -> str:
+    """`term` replaced where it stands whole: not inside a longer address or word, so erasing
+    a@gmail.com leaves lisa@gmail.com and "Anna Berg" leaves "Anna Bergström"."""
     import re
 
-    return re.sub(re.escape(email), ANONYMISED, text, flags=re.IGNORECASE)
+    pattern = rf"(?<![\w.+-]){re.escape(term)}(?![\w-]|\.\w)"
+    return re.sub(pattern, ANONYMISED, text, flags=re.IGNORECASE)

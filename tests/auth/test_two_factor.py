@@ -207,3 +207,51 @@ def test_roles_required_by_the_setting_stay_required_whatever_the_page_says(
         enrolled(admin)
         two_factor.require_for_roles([], admin)  # the page cannot lift the setting
         assert two_factor.is_required(admin)
+
+
+# ---- after a hostile review ------------------------------------------------------------------
+
+
+def test_turning_it_off_is_throttled_and_does_not_say_which_part_was_wrong(limited_app, db):
+    app = limited_app(PASSWORD_CHANGE_LIMIT="3 per 15 minutes")
+    client = app.test_client()
+    user = UserFactory(role="board")
+    with app.test_request_context():
+        enrolled(user)
+        db.session.commit()
+    totp = pyotp.TOTP(user.totp_secret)
+    client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    later = time.time() + 30  # the enrolment took the current step
+    client.post("/login/kod", data={"code": totp.at(later)})
+    assert client.get("/account").status_code == 200
+    answers = [
+        client.post("/account/tvastegsverifiering", data={"password": f"fel{n}", "code": "1"})
+        for n in range(4)
+    ]
+    assert [a.status_code for a in answers] == [422, 422, 422, 429]
+    assert "Lösenordet eller koden stämmer inte." in answers[0].text
+    assert "Fel lösenord" not in answers[0].text
+
+
+def test_a_code_in_other_letters_is_refused_not_an_error(client, db, app):
+    user = UserFactory()
+    with app.test_request_context():
+        enrolled(user)
+    db.session.commit()
+    client.post("/login", data={"email": user.email, "password": TEST_PASSWORD})
+    response = client.post("/login/kod", data={"code": "éééééééééé"})
+    assert response.status_code == 422
+
+
+def test_a_code_another_request_took_meanwhile_is_a_replay(ctx, db):
+    from sqlalchemy import update
+
+    from crm.auth.models import User
+
+    user = UserFactory()
+    totp, _codes = enrolled(user)
+    later = time.time() + 30
+    step = totp.timecode(__import__("datetime").datetime.fromtimestamp(later))
+    # a concurrent request accepted this very step a moment ago
+    db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=step))
+    assert not two_factor.verify(user, code_at(totp, step), now=later)

@@ -126,3 +126,30 @@ def test_an_unknown_or_malformed_link_is_a_plain_404_page(client, db):
         response = client.get(f"/losenord/{token}")
         assert response.status_code == 404
         assert "Länken gäller inte längre" in response.text
+
+
+def test_control_characters_do_not_make_another_address_for_the_reset_limit(limited_app, db):
+    app = limited_app(PASSWORD_RESET_LIMIT_PER_ADDRESS="2 per hour",
+                      PASSWORD_RESET_LIMIT_PER_IP="50 per hour")  # fmt: skip
+    client = app.test_client()
+    UserFactory(email="greta@lansmuseerna.se")
+    tries = ["greta@lansmuseerna.se", "greta@lansmuseerna.se\x01", "\x02greta@lansmuseerna.se",
+             " GRETA@lansmuseerna.se "]  # fmt: skip
+    statuses = [client.post("/glomt-losenord", data={"email": t}).status_code for t in tries]
+    assert statuses == [302, 302, 429, 429]
+    assert len(mails(db, "password_reset")) == 2
+
+
+def test_a_nul_in_the_log_in_address_is_a_plain_refusal(client, db):
+    response = client.post("/login", data={"email": "a\x00b@example.se", "password": "x"})
+    assert response.status_code == 422
+
+
+def test_an_invited_account_cannot_log_in_before_choosing_a_password(client, db, login_as):
+    login_as("admin")
+    invitation = {"name": "Ny Person", "email": "ny@lansmuseerna.se", "role": "board"}
+    client.post("/admin/users/new", data=invitation)
+    client.post("/logout")
+    for password in ("", "!", TEST_PASSWORD):
+        response = client.post("/login", data={"email": "ny@lansmuseerna.se", "password": password})
+        assert response.status_code == 422

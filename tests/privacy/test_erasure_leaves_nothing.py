@@ -116,3 +116,31 @@ def test_the_database_files_keep_no_copy_after_the_erase_command(app, committed)
             content = file.read_bytes()
             assert EMAIL.encode() not in content, file
             assert NAME.encode() not in content, file
+
+
+def test_erasure_takes_whole_addresses_and_names_only(app, db):
+    from crm.models import Inquiry
+
+    with app.test_request_context():
+        bystander = InquiryFactory(message="Kontakta lisa@gmail.com eller Anna Bergström.")
+        InquiryFactory(email="a@gmail.com", contact_name="Anna Berg")
+        gdpr_erase("a@gmail.com")
+        db.session.commit()
+        kept = db.session.get(Inquiry, bystander.id).message
+    assert kept == "Kontakta lisa@gmail.com eller Anna Bergström."
+
+
+def test_erasing_a_staff_members_address_keeps_who_did_what_in_the_audit_log(app, db):
+    from crm.audit.models import AuditLog
+    from crm.audit.services import audit
+
+    with app.test_request_context():
+        staff = UserFactory(email="greta@lansmuseerna.se", name="Greta Generalsekreterare")
+        audit("note_added", staff, staff)
+        InquiryFactory(email="greta@lansmuseerna.se", contact_name="Greta Generalsekreterare")
+        gdpr_erase("greta@lansmuseerna.se")
+        db.session.commit()
+        labels = db.session.scalars(
+            select(AuditLog.actor_label).where(AuditLog.actor_id == staff.id)
+        ).all()
+    assert labels == ["greta@lansmuseerna.se"]
