@@ -66,3 +66,17 @@ def late_and_not(days_late=1, **attrs):
         ),
         "not_yet_due": (InquiryFactory(**attrs), False),
     }
+
+
+def wait_for(condition, what: str, seconds: float = 60):
+    """Poll `condition` until it returns something true (returned), or fail after `seconds`:
+    a regression fails, never hangs."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"gave up waiting for {what}")

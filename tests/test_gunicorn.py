@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -24,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from crm.extensions import db as _db
 from tests.conftest import make_app
+from tests.helpers import wait_for as wait_until
 from tests.html import form_posting_to
 from tests.public.helpers import form_data
 
@@ -41,13 +41,7 @@ def free_port() -> int:
 
 
 def wait_for(condition, what: str):
-    deadline = time.monotonic() + GENEROUS
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
+    return wait_until(condition, what, GENEROUS)
 
 
 @pytest.fixture

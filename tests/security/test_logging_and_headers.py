@@ -11,7 +11,6 @@ import runpy
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from crm import logs
+from tests.helpers import wait_for as wait_until
 from tests.smtp import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,13 +153,7 @@ WAIT = 30  # seconds at most for gunicorn to answer or log, so a regression fail
 
 
 def wait_for(condition, what: str):
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
+    return wait_until(condition, what, WAIT)
 
 
 def get(port: int, path: str) -> http.client.HTTPResponse | None:
