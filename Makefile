@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: mutation bench run test e2e lint format install install-dev install-browser install-dovecot install-clamav translations compile-translations db-upgrade clean
+.PHONY: mutation bench run test e2e lint format install install-dev install-browser install-dovecot install-clamav install-vnu translations compile-translations db-upgrade clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,13 @@ install-dovecot:
 install-clamav:
 	bash scripts/install-clamav.sh
 
-test: install-dev install-browser install-dovecot install-clamav
+install-vnu:
+	bash scripts/install-vnu.sh
+
+test: install-dev install-browser install-dovecot install-clamav install-vnu
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-e2e: install-dev install-browser
+e2e: install-dev install-browser install-vnu
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: install-dev

@@ -74,7 +74,9 @@ class ContactForm(OnceForm):
         _l("Namn"), filters=[clean_line],
         validators=[DataRequired(_l("Ange kontaktpersonens namn.")), Length(max=200)],
     )  # fmt: skip
-    title = StringField(_l("Roll"), filters=[clean_line], validators=[Length(max=120)])
+    title = StringField(
+        _l("Roll"), id="contact-title", filters=[clean_line], validators=[Length(max=120)]
+    )
     email = EmailField(_l("E-postadress"), filters=[clean_line], validators=[Length(max=254)])
     phone = StringField(
         _l("Telefon"), filters=[clean_line], validators=[Optional(), Length(max=40), validate_phone]

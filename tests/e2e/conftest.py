@@ -148,3 +148,60 @@ def log_in(page, role: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url("**/*")
+
+
+VNU = Path(__file__).resolve().parents[2] / ".tools/node_modules/vnu-jar/build/dist/vnu.jar"
+HTML_CHECKER: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def html_checker(tmp_path_factory):
+    """The Nu HTML Checker (vnu-jar, installed by `make install-vnu`) as a local web service
+    for the session, so each page the browser tests look at is checked in milliseconds."""
+    import subprocess
+    import time
+    import urllib.request
+
+    if not VNU.exists():
+        pytest.fail(f"{VNU} is missing: run `make install-vnu`")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("vnu") / "vnu.log", "w")  # noqa: SIM115 (closed below)
+    java = shutil.which("java") or "java"
+    process = subprocess.Popen(
+        [java, "-Xss1m", "-cp", str(VNU), "nu.validator.servlet.Main", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the Nu HTML Checker did not start within 60 s")
+    HTML_CHECKER["url"] = url
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
+
+
+def html_errors(html: str) -> list[str]:
+    """The Nu HTML Checker's errors for a page's HTML, one line each."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(  # noqa: S310 (http on loopback, our checker)
+        HTML_CHECKER["url"] + "?out=json", data=html.encode("utf-8"),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (our checker)
+        messages = json.loads(response.read())["messages"]
+    return [
+        f"line {m.get('lastLine')}: {m['message']} «{m.get('extract', '').strip()[:80]}»"
+        for m in messages
+        if m["type"] == "error"
+    ]

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, log_in
+from tests.e2e.conftest import ARTIFACTS, html_errors, log_in
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # WCAG 2.1 A/AA, plus axe's best practices (headings in order, landmarks, one main …)
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 RESULTS: list[dict] = []
+HTML_RESULTS: list[dict] = []
 
 # (name, who, path, state): state "errors" submits the page's main form empty first
 PUBLIC_PAGES = [
@@ -73,6 +74,7 @@ def switch_language(page, lang: str) -> None:
 def check(page, name: str, lang: str, state: str | None, screenshot: bool) -> None:
     if state == "errors":
         page.click("main form button[type=submit]")
+    html = page.content()  # before axe adds its own script to the page
     violations = run_axe(page)
     RESULTS.append({"page": name, "lang": lang, "url": page.url, "violations": violations})
     if screenshot:
@@ -86,6 +88,9 @@ def check(page, name: str, lang: str, state: str | None, screenshot: bool) -> No
         if v["impact"] in {"serious", "critical"}
     ]
     assert serious == [], f"{name} [{lang}]: {serious}"
+    invalid = html_errors(html)
+    HTML_RESULTS.append({"page": name, "lang": lang, "errors": invalid})
+    assert invalid == [], f"{name} [{lang}]: {invalid}"
     assert page.title().endswith("– Samverka"), name
     assert page.get_attribute("html", "lang") == lang
 
@@ -111,6 +116,9 @@ def report():
         ]
     (ARTIFACTS / "axe-report.md").write_text("\n".join([*lines, "", *notes, ""]), encoding="utf-8")
     (ARTIFACTS / "axe-results.json").write_text(json.dumps(RESULTS, indent=1), encoding="utf-8")
+    (ARTIFACTS / "html-results.json").write_text(
+        json.dumps(HTML_RESULTS, indent=1, ensure_ascii=False), encoding="utf-8"
+    )
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
