@@ -11,10 +11,16 @@ WHOLE_COUNTRY = "00"
 
 @cache
 def regions() -> dict[str, str]:
-    """Region code → name, in the order of the file (län by code, then the whole country)."""
+    """Region code → name, in the order of the file (län by code, then the whole country).
+    The län keep their Swedish names in English too (they are names); "Hela landet" is
+    translated when shown."""
+    from flask_babel import lazy_gettext as _l
+
     text = resources.files("crm.data").joinpath("regions.json").read_text("utf-8")
-    return {entry["code"]: entry["name"] for entry in json.loads(text)["regions"]}
+    names = {entry["code"]: entry["name"] for entry in json.loads(text)["regions"]}
+    names[WHOLE_COUNTRY] = _l("Hela landet")
+    return names
 
 
 def region_name(code: str | None) -> str:
-    return regions().get(code or "", "")
+    return str(regions().get(code or "", ""))

@@ -115,12 +115,20 @@ def format_moment(value) -> str:
     return pattern.apply(local, locale)
 
 
+# English for a Swedish organisation: day before month, 24-hour clock ("26 Nov 2026, 14:05"),
+# not the American "11/26/26, 2:05 PM" that Babel's "en" gives.
+MOMENT_PATTERNS = {"en": "d MMM y, HH:mm"}
+DATE_PATTERNS = {"en": "d MMM y"}
+
+
 @lru_cache(maxsize=8)
 def _moment_pattern(locale_name: str):
     from babel import Locale
     from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 
     locale = Locale.parse(locale_name)
+    if locale_name in MOMENT_PATTERNS:
+        return locale, parse_pattern(MOMENT_PATTERNS[locale_name])
     combined = str(get_datetime_format("short", locale))
     pattern = combined.replace("{1}", get_date_format("short", locale).pattern).replace(
         "{0}", get_time_format("short", locale).pattern
@@ -144,4 +152,4 @@ def format_date(value) -> str:
 def _formatted_date(day, locale: str) -> str:
     from babel.dates import format_date as babel_format_date
 
-    return babel_format_date(day, "medium", locale=locale)
+    return babel_format_date(day, DATE_PATTERNS.get(locale, "medium"), locale=locale)

@@ -32,10 +32,11 @@ def test_inquiry_url_is_what_url_for_builds(app, reference):
     ],
 )
 def test_date_filter_shows_the_swedish_calendar_day(app, language, moment):
+    pattern = {"sv": "medium", "en": "d MMM y"}[language]  # English: day before month
     with app.test_request_context("/"), force_locale(language):
-        expected = format_date(to_user_timezone(moment).date(), "medium")
+        expected = format_date(to_user_timezone(moment).date(), pattern)
         assert _date(moment) == expected
-        assert _date(moment.date()) == format_date(moment.date(), "medium")
+        assert _date(moment.date()) == format_date(moment.date(), pattern)
 
 
 def test_status_badge_follows_the_language(app):
@@ -46,3 +47,29 @@ def test_status_badge_follows_the_language(app):
             english = status_badge(Status.IN_DIALOGUE)
     assert swedish == '<span class="badge status-in_dialogue">I dialog</span>'
     assert english == '<span class="badge status-in_dialogue">In dialogue</span>'
+
+
+def test_english_dates_are_day_month_year_on_a_24_hour_clock(app):
+    from datetime import UTC, date, datetime
+
+    from flask import session
+
+    from crm.core.templating import format_date, format_moment
+
+    with app.test_request_context():
+        session["lang"] = "en"
+        assert format_moment(datetime(2026, 11, 26, 13, 5, tzinfo=UTC)) == "26 Nov 2026, 14:05"
+        assert format_date(date(2026, 11, 26)) == "26 Nov 2026"
+    with app.test_request_context():  # Swedish unchanged
+        assert format_moment(datetime(2026, 11, 26, 13, 5, tzinfo=UTC)) == "2026-11-26 14:05"
+
+
+def test_the_whole_country_is_translated_but_the_lan_keep_their_names(app):
+    from flask import session
+
+    from crm.regions import region_name
+
+    with app.test_request_context():
+        session["lang"] = "en"
+        assert region_name("00") == "The whole country"
+        assert region_name("01") == "Stockholms län"
