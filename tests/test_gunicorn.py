@@ -60,20 +60,16 @@ def database_file(tmp_path):
 @pytest.fixture
 def server(database_file, tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "SAMVERKA_ENV": "production",
-        "SECRET_KEY": "gunicorn-test-" + "x" * 40,
-        "SESSION_COOKIE_SECURE": "false",  # plain http on loopback
-        "DATABASE_URL": f"sqlite:///{database_file}",
-        "SAMVERKA_INSTANCE_PATH": str(tmp_path / "instance"),
-        "RATELIMIT_ENABLED": "false",  # all submissions come from one address
-        "FORM_MIN_FILL_SECONDS": "0",
-        "SQLITE_BUSY_TIMEOUT": str(GENEROUS),  # requests wait for the test's write lock
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": str(WORKERS),
-        "GUNICORN_THREADS": str(THREADS),
-    }
+    env = production_env(
+        database_file, tmp_path,
+        SESSION_COOKIE_SECURE="false",  # plain http on loopback
+        RATELIMIT_ENABLED="false",  # all submissions come from one address
+        FORM_MIN_FILL_SECONDS="0",
+        SQLITE_BUSY_TIMEOUT=str(GENEROUS),  # requests wait for the test's write lock
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(WORKERS),
+        GUNICORN_THREADS=str(THREADS),
+    )  # fmt: skip
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (closed below)
     master = subprocess.Popen(
         [GUNICORN, "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -228,6 +224,7 @@ def test_a_killed_worker_loses_only_its_own_requests_and_none_twice(server, data
 
 
 def production_env(database_file, tmp_path, **settings) -> dict:
+    """The environment of a production gunicorn on a SQLite file; `settings` add or override."""
     return {
         **os.environ, "SAMVERKA_ENV": "production", "SECRET_KEY": "gunicorn-test-" + "x" * 40,
         "DATABASE_URL": f"sqlite:///{database_file}",
