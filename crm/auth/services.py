@@ -63,7 +63,8 @@ def new_user(email: str, name: str, role: str, password_hash: str) -> User:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, or None; every attempt is audited."""
+    """The active user with this e-mail and password, or None; every attempt is audited.
+    Only the first step: `record_login` marks the log-in complete."""
     user = find_user_by_email(email) if email else None
     if user is None or not user.active or user.invited:
         # Hash anyway so that a missing account takes as long as a wrong password.
@@ -78,10 +79,15 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if new_hash:
         user.password_hash = new_hash
+    audit("login_password_ok", user, user)
+    return user
+
+
+def record_login(user: User) -> None:
+    """The log-in is complete (password, and the code when the user has two-factor log-in)."""
     user.last_login_at = utcnow()
     audit("login_succeeded", user, user)
     log.info("login_succeeded user=%s ip=%s", user.id, _ip())
-    return user
 
 
 def _ip() -> str | None:

@@ -40,7 +40,7 @@ from crm.auth.forms import (
 )
 from crm.auth.permissions import Permission, permission_required
 from crm.auth.queries import all_users, user_by_id
-from crm.auth.services import authenticate, change_password, end_all_sessions
+from crm.auth.services import authenticate, change_password, end_all_sessions, record_login
 from crm.core.forms import show_domain_error
 from crm.core.idempotency import once, remember_result
 from crm.core.urls import external_url, safe_next
@@ -137,6 +137,7 @@ def _fresh_session() -> None:
 
 
 def _begin_session(user) -> None:
+    record_login(user)
     _fresh_session()
     login_user(user)
     session["login_at"] = session["seen_at"] = utcnow().isoformat()
@@ -195,8 +196,8 @@ def second_factor():
     if form.validate_on_submit():
         if two_factor.verify(user, form.code.data):
             next_url = session["second_factor"].get("next")
-            _begin_session(user)
             audit("login_second_factor_ok", user, user)
+            _begin_session(user)
             db.session.commit()
             return redirect(next_url or url_for("core.start"))
         audit("login_second_factor_failed", user, user)
@@ -283,6 +284,8 @@ def enforce_session_timeouts():
 
 
 def _password_change_key() -> str:
+    # One budget per account for every "prove it is you" form (the password change here and
+    # turning two-factor off), so an attacker cannot guess at one form then at the other.
     return f"password-change:{current_user.get_id()}"
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crm.audit.models import AuditLog
 from crm.auth import two_factor
+from crm.auth.models import User
 from crm.errors import DomainError
 from tests.conftest import TEST_PASSWORD
 from tests.factories import UserFactory
@@ -137,6 +138,31 @@ def test_log_in_with_two_factor_asks_for_the_code_before_any_page(client, db, ap
     ok = client.post("/login/kod", data={"code": code_at(totp, step)})
     assert ok.status_code == 302
     assert client.get("/inbox").status_code == 200
+
+
+def test_the_log_in_counts_as_made_only_after_the_code(client, db, app):
+    user = UserFactory(role="secretary_general")
+    with app.test_request_context():
+        totp, _codes = enrolled(user)
+    db.session.commit()
+
+    def actions():
+        rows = db.session.scalars(select(AuditLog.action).where(AuditLog.actor_id == user.id))
+        return [a for a in rows if a.startswith("login")]
+
+    def last_login():
+        return db.session.scalar(select(User.last_login_at).where(User.id == user.id))
+
+    log_in(client, user)
+    client.post("/login/kod", data={"code": "000000"})
+    db.session.expire_all()
+    assert actions() == ["login_password_ok", "login_second_factor_failed"]
+    assert last_login() is None
+    next_step = totp.timecode(__import__("datetime").datetime.fromtimestamp(time.time() + 30))
+    client.post("/login/kod", data={"code": code_at(totp, next_step)})  # now() went to enrolment
+    db.session.expire_all()
+    assert actions()[-2:] == ["login_second_factor_ok", "login_succeeded"]
+    assert last_login() is not None
 
 
 def test_the_code_step_is_throttled_per_account(limited_app, db):
