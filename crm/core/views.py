@@ -20,7 +20,10 @@ def home():
 @bp.get("/start")
 @login_required
 def start():
-    """Where a user lands after log-in: the first page their role can use."""
+    """Where a user lands after log-in: the first page their role can use. Those who
+    follow the work but do not handle inquiries (the board) land on the dashboard."""
+    if current_user.can(Permission.REPORT_VIEW) and not current_user.can(Permission.INQUIRY_EDIT):
+        return redirect(url_for("reports.dashboard_page"))
     if current_user.can(Permission.INQUIRY_VIEW):
         return redirect(url_for("inquiries.inbox"))
     if current_user.can(Permission.USER_MANAGE):

@@ -71,12 +71,28 @@ def move(rule_id: int):
     return redirect(url_for("routing.rules"))
 
 
-@bp.post("/<int:rule_id>/delete")
+@bp.route("/<int:rule_id>/delete", methods=["GET", "POST"])
 @permission_required(Permission.ROUTING_MANAGE)
 @once()
 def delete(rule_id: int):
-    delete_rule(get_rule_or_404(rule_id), current_user)
+    """Deleting a rule changes where new inquiries go: the page says so and asks first."""
+    rule = get_rule_or_404(rule_id)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template(
+            "core/confirm.html",
+            heading=_("Ta bort regeln %(name)s?", name=rule.name),
+            consequences=[
+                _("Nya förfrågningar som regeln skulle ha fångat prövas i stället mot reglerna "
+                  "under den, och annars mot avsändarens önskade mottagare."),
+                _("Förfrågningar som redan är fördelade påverkas inte. Det går inte att ångra, "
+                  "men du kan lägga upp regeln igen."),
+            ],
+            action=url_for("routing.delete", rule_id=rule.id),
+            button=_("Ta bort regeln"),
+            back=url_for("routing.rules"),
+        )  # fmt: skip
+    delete_rule(rule, current_user)
     remember_result(url_for("routing.rules"))
     db.session.commit()
-    flash(_("Regeln är borttagen."), "success")
+    flash(_("Regeln %(name)s är borttagen.", name=rule.name), "success")
     return redirect(url_for("routing.rules"))

@@ -25,6 +25,17 @@ def test_login_page_is_swedish_by_default(client):
     assert 'for="email"' in page.text
 
 
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [("secretary_general", "/inbox"), ("chair", "/inbox"), ("board", "/dashboard"),
+     ("admin", "/admin/users")],
+)  # fmt: skip
+def test_each_role_lands_on_its_first_useful_page(client, db, role, landing):
+    login(client, UserFactory(role=role).email)
+    assert client.get("/start").headers["Location"] == landing
+    assert client.get(landing).status_code == 200
+
+
 def test_user_logs_in_and_lands_on_the_inbox(client, db):
     user = UserFactory(role="secretary_general")
     response = login(client, user.email.upper())

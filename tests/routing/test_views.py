@@ -84,7 +84,12 @@ def test_edit_reorder_and_delete(client, db, login_as):
     client.post(f"/admin/routing/{b.id}", data=rule_form(me, name="B2", active=None))
     edited = db.session.get(RoutingRule, b.id)
     assert (edited.name, edited.active) == ("B2", False)
-    client.post(f"/admin/routing/{a.id}/delete")
+    asked = client.get(f"/admin/routing/{a.id}/delete")
+    assert "Ta bort regeln A?" in asked.text
+    assert "Förfrågningar som redan är fördelade påverkas inte." in asked.text
+    client.post(f"/admin/routing/{a.id}/delete")  # not confirmed: asks again, keeps the rule
+    assert [r.name for r in rules(db)] == ["A", "C", "B2"]
+    client.post(f"/admin/routing/{a.id}/delete", data={"confirm": "yes"})
     assert [r.name for r in rules(db)] == ["C", "B2"]
     assert client.post("/admin/routing/999999/delete").status_code == 404
     assert (
