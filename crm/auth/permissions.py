@@ -39,6 +39,8 @@ class Permission(Choice):
     REPORT_VIEW = "report:view"
     EXPORT_PERSONAL_DATA = "export:personal_data"
     ROUTING_MANAGE = "routing:manage"
+    # Shared reply templates (svarsmallar); personal ones come with inquiry:edit.
+    TEMPLATE_MANAGE = "template:manage"
     USER_MANAGE = "user:manage"
     AUDIT_VIEW = "audit:view"
     SETTINGS_MANAGE = "settings:manage"
@@ -59,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.REPORT_VIEW,
             _P.EXPORT_PERSONAL_DATA,
             _P.ROUTING_MANAGE,
+            _P.TEMPLATE_MANAGE,
         }
     ),
     Role.CHAIR: frozenset(
@@ -66,7 +69,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.BOARD: frozenset({_P.INQUIRY_VIEW, _P.ORGANISATION_VIEW, _P.REPORT_VIEW}),
     Role.ADMIN: frozenset(
-        {_P.USER_MANAGE, _P.ROUTING_MANAGE, _P.SETTINGS_MANAGE, _P.AUDIT_VIEW, _P.PRIVACY_MANAGE}
+        {
+            _P.USER_MANAGE,
+            _P.ROUTING_MANAGE,
+            _P.TEMPLATE_MANAGE,
+            _P.SETTINGS_MANAGE,
+            _P.AUDIT_VIEW,
+            _P.PRIVACY_MANAGE,
+        }
     ),
 }
 

@@ -79,7 +79,6 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if new_hash:
         user.password_hash = new_hash
-    audit("login_password_ok", user, user)
     return user
 
 

@@ -114,6 +114,7 @@ def login():
             next_url = safe_next(request.args.get("next"))
             g.logged_in = True
             if two_factor.is_enrolled(user):
+                audit("login_password_ok", user, user)  # half-way: the code follows
                 _await_second_factor(user, next_url)
                 db.session.commit()
                 return redirect(url_for("auth.second_factor"))
