@@ -36,6 +36,7 @@ db-upgrade: install
 run: install db-upgrade
 	$(BIN)/flask crm demo-users
 	$(BIN)/flask crm seed-partners
+	$(BIN)/flask crm seed-templates
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 install-browser:

@@ -130,6 +130,9 @@ class Config:
         self.ATTACHMENT_MAX_FILES = _env_int("ATTACHMENT_MAX_FILES", 5)
         self.ATTACHMENT_MAX_BYTES = _env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
         self.ATTACHMENT_MAX_TOTAL_BYTES = _env_int("ATTACHMENT_MAX_TOTAL_BYTES", 25 * 1024 * 1024)
+        # The register import (issue 18): the largest file and its most rows.
+        self.IMPORT_MAX_BYTES = _env_int("IMPORT_MAX_BYTES", 2 * 1024 * 1024)
+        self.IMPORT_MAX_ROWS = _env_int("IMPORT_MAX_ROWS", 2000)
         # Where the files are kept (outside the static folder); default instance/attachments.
         self.ATTACHMENTS_DIR = os.environ.get("ATTACHMENTS_DIR") or None
         # ClamAV's clamd: a unix socket, or host and port. Unset: files are not scanned.

@@ -93,17 +93,23 @@ def register_blueprints(app: Flask) -> None:
     from crm.core.views import bp as core_bp
     from crm.inquiries.views import bp as inquiries_bp
     from crm.mail.views import bp as mail_bp
+    from crm.partners.import_views import bp as partner_import_bp
     from crm.partners.views import bp as partners_bp
     from crm.privacy.views import bp as privacy_bp
     from crm.public.views import bp as public_bp
+    from crm.reply_templates.views import bp as reply_templates_bp
     from crm.reports.views import bp as reports_bp
     from crm.routing.views import bp as routing_bp
+    from crm.saved_views.views import bp as saved_views_bp
+    from crm.search.views import bp as search_bp
+    from crm.tags.views import bp as tags_bp
     from crm.workdays.views import bp as workdays_bp
 
     blueprints = (
         core_bp, public_bp, auth_bp, inquiries_bp, follow_ups_bp, partners_bp, reports_bp,
         users_bp, audit_bp, mail_bp, routing_bp, account_bp, workdays_bp, mailbox_bp,
-        attachments_bp, privacy_bp,
+        attachments_bp, privacy_bp, search_bp, partner_import_bp, reply_templates_bp,
+        tags_bp, saved_views_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -59,12 +59,85 @@ def create_user_command(email: str, name: str, role: str, password_stdin: bool) 
 
 @crm_cli.command("seed-partners")
 def seed_partners_command() -> None:
-    """Load standing partners and the 24 member museums (running it again adds nothing)."""
+    """Load standing partners and the 24 member museums (running it again adds nothing); fill
+    in websites and e-mail domains the register lacks, never replacing what staff entered."""
     from crm.partners.services import seed_partners
 
-    organisations, follow_ups = seed_partners()
+    organisations, follow_ups, filled = seed_partners()
     db.session.commit()
-    click.echo(f"Seeded {organisations} organisations and {follow_ups} follow-ups.")
+    click.echo(
+        f"Seeded {organisations} organisations and {follow_ups} follow-ups; "
+        f"filled in {filled} websites and e-mail domains."
+    )
+
+
+@crm_cli.command("seed-templates")
+def seed_templates_command() -> None:
+    """Add the default shared reply templates when there are none (running it again adds
+    nothing, and never brings back a template someone removed)."""
+    from crm.reply_templates.services import seed_templates
+
+    added = seed_templates()
+    db.session.commit()
+    click.echo(f"Seeded {added} reply templates.")
+
+
+@crm_cli.command("import-organisations")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Only show what each row would do.")
+def import_organisations_command(file: str, dry_run: bool) -> None:
+    """Import organisations and contacts from a CSV (UTF-8, ; or ,) or XLSX file.
+
+    New organisations are created, existing ones (by number, name or e-mail domain) get their
+    empty fields filled and new contacts added; rows in conflict with the register or with
+    errors are skipped and listed. Exits 1 when any row was skipped.
+    """
+    from pathlib import Path
+
+    from crm.partners import importing
+
+    path = Path(file)
+    with path.open("rb") as handle:
+        content = handle.read(importing.limits()[0] + 1)
+    try:
+        read = importing.read_rows(content, path.name)
+    except DomainError as exc:
+        _fail(f"{path.name}: {exc}")
+    verdicts = importing.classify(read.rows)
+    for verdict in verdicts:
+        click.echo(_import_line(verdict))
+    if read.ignored_columns:
+        click.echo(f"Ignored columns: {', '.join(read.ignored_columns)}")
+    counts = importing.summary(verdicts)
+    if not dry_run:
+        importing.apply(read.rows, verdicts, None, filename=path.name, sha256=read.sha256)
+        db.session.commit()
+    verb = "Would import" if dry_run else "Imported"
+    skipped = counts["conflict"] + counts["invalid"]
+    click.echo(
+        f"{verb}: {counts['new']} new, {counts['matched']} matched, {counts['contacts']} new "
+        f"contacts; skipped {skipped} ({counts['conflict']} in conflict, {counts['invalid']} "
+        "invalid)."
+    )
+    if skipped:
+        click.get_current_context().exit(1)
+
+
+def _import_line(verdict: dict) -> str:
+    where = f"row {verdict['line']}: {verdict['kind']:<8} {verdict['name'] or '–'}"
+    if verdict["kind"] == "invalid":
+        reasons = verdict["errors"]
+    elif verdict["kind"] == "conflict":
+        reasons = verdict["conflicts"]
+    else:
+        target = f" → {verdict['organisation']}" if verdict.get("organisation") else ""
+        filled = f"; fills {', '.join(verdict['changes'])}" if verdict["kind"] == "matched" and (
+            verdict["changes"]) else ""  # fmt: skip
+        contact = {"add": "; adds contact", "exists": "; contact exists"}.get(
+            verdict.get("contact"), ""
+        )
+        return where + target + filled + contact
+    return where + " — " + "; ".join(f"{field}: {message}" for field, message in reasons.items())
 
 
 DEMO_USERS = (
@@ -278,11 +351,13 @@ def purge_expired_command(dry_run: bool) -> None:
     from crm.conversation.inbound import forget_discarded_mail
     from crm.core.idempotency import forget_old_submissions
     from crm.database import checkpoint
+    from crm.partners.importing import forget_old_imports
     from crm.privacy.services import purge_expired
 
     references = purge_expired(current_app.config, dry_run=dry_run)
     if not dry_run:
         forget_old_submissions()
+        forget_old_imports()
         forgotten = forget_discarded_mail()
         click.echo(f"Deleted {forgotten} discarded e-mails.")
     db.session.commit()

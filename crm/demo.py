@@ -17,7 +17,7 @@ from crm.conversation.models import Direction, Message, MessageChannel
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion, ReferenceCounter
 from crm.inquiries.statuses import FINAL_STATUSES, GENUINE_OUTCOMES, OUTCOME_OF, Status
-from crm.partners.models import Contact, Organisation
+from crm.partners.models import Contact, Organisation, email_key
 from crm.partners.services import normalise_name
 from crm.regions import regions
 from crm.timeutil import utcnow
@@ -112,14 +112,17 @@ class DemoData:
         ids = self._insert_returning_ids(Organisation, rows)
         contacts = []
         for org_id, row in zip(ids, rows, strict=True):
-            for _ in range(self.random.randint(1, 2)):
-                name = self.random.choice(self.names)
+            names = [self.random.choice(self.names) for _ in range(self.random.randint(1, 2))]
+            by_address = {_email_for(name, row["email_domain"]): name for name in names}
+            # one contact per organisation and address (a unique key since 0018)
+            for email, name in by_address.items():
                 contacts.append(
                     {
                         "organisation_id": org_id,
                         "name": name,
                         "title": self.random.choice(["Chef", "Intendent", "Handläggare", None]),
-                        "email": _email_for(name, row["email_domain"]),
+                        "email": email,
+                        "email_key": email_key(email),
                         "created_at": row["created_at"],
                     }
                 )

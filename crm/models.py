@@ -7,8 +7,11 @@ from crm.conversation.models import InboundMail, Message
 from crm.core.idempotency import FormSubmission
 from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion, ReferenceCounter
 from crm.mail.models import OutboxMessage, OutboxStatus
-from crm.partners.models import Contact, Organisation
+from crm.partners.models import Contact, Organisation, OrganisationImport
+from crm.reply_templates.models import ReplyTemplate
 from crm.routing.models import RoutingRule
+from crm.saved_views.models import SavedView
+from crm.tags.models import Tag
 from crm.workdays.models import ClosureDay
 
 __all__ = [
@@ -24,10 +27,14 @@ __all__ = [
     "Message",
     "Note",
     "Organisation",
+    "OrganisationImport",
     "OutboxMessage",
     "OutboxStatus",
     "ReferenceCounter",
+    "ReplyTemplate",
     "RoutingRule",
+    "SavedView",
+    "Tag",
     "TimelineEvent",
     "User",
 ]

@@ -127,9 +127,9 @@ def test_seed_partners_is_idempotent(runner, db):
     UserFactory(role="secretary_general")
     first = runner.invoke(args=["crm", "seed-partners"])
     assert first.exit_code == 0, first.output
-    assert "Seeded 35 organisations and 3 follow-ups." in first.output
+    assert "Seeded 35 organisations and 3 follow-ups; filled in 0 websites" in first.output
     second = runner.invoke(args=["crm", "seed-partners"])
-    assert "Seeded 0 organisations and 0 follow-ups." in second.output
+    assert "Seeded 0 organisations and 0 follow-ups; filled in 0 websites" in second.output
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 35
     members = db.session.scalar(
         select(func.count()).select_from(Organisation).where(Organisation.relationship == "member")

@@ -276,3 +276,58 @@ def test_0011_turns_published_replies_into_messages_and_back(empty_database_url)
             {"body": "–"},
         ]
         _db.engine.dispose()
+
+
+def test_0018_merges_contacts_sharing_an_organisation_and_address(empty_database_url):
+    """Contacts that already share an organisation and an address (any case) become the
+    oldest one, with the title and phone only the later ones had; others are untouched."""
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision="0017")
+        with _db.engine.begin() as connection:
+            for org_id, name in ((1, "Ett"), (2, "Två")):
+                connection.execute(
+                    text(
+                        "INSERT INTO organisations (id, name, name_key, type, relationship,"
+                        " created_at, updated_at) VALUES (:id, :name, :key, 'museum', 'member',"
+                        " '2026-01-01', '2026-01-01')"
+                    ),
+                    {"id": org_id, "name": name, "key": name.lower()},
+                )
+            contacts = [
+                (1, 1, "Kim", "kim@museum.se", None, None),
+                (2, 1, "Kim K", "KIM@museum.se ", "Intendent", "070-1"),
+                (3, 1, "Kim igen", "Kim@Museum.se", "Chef", None),
+                (4, 2, "Kim", "kim@museum.se", None, None),  # another organisation
+                (5, 1, "Utan adress", None, None, None),
+                (6, 1, "Också utan", None, None, None),
+            ]
+            for row in contacts:
+                connection.execute(
+                    text(
+                        "INSERT INTO contacts (id, organisation_id, name, email, title, phone,"
+                        " created_at) VALUES (:id, :org, :name, :email, :title, :phone,"
+                        " '2026-01-01')"
+                    ),
+                    dict(zip(("id", "org", "name", "email", "title", "phone"), row, strict=True)),
+                )
+        upgrade()
+        with _db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, name, email_key, title, phone FROM contacts ORDER BY id")
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            (1, "Kim", "kim@museum.se", "Intendent", "070-1"),
+            (4, "Kim", "kim@museum.se", None, None),
+            (5, "Utan adress", None, None, None),
+            (6, "Också utan", None, None, None),
+        ]
+        with pytest.raises(Exception, match=r"(?i)unique"), _db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO contacts (organisation_id, name, email, email_key, created_at)"
+                    " VALUES (1, 'Dubblett', 'kim@museum.se', 'kim@museum.se', '2026-01-01')"
+                )
+            )
+        downgrade(revision="0017")
+        _db.engine.dispose()

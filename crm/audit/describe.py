@@ -87,6 +87,10 @@ ACTIONS = {
         _l("Ansvarig ändrad"),
         _l("%(actor)s gav %(object)s till %(assignee_id)s"),
     ),
+    "inquiry_counterpart_reference_changed": (
+        _l("Motpartens diarienummer ändrat"),
+        _l("%(actor)s ändrade motpartens diarienummer på %(object)s till %(new)s"),
+    ),
     "inquiry_logged": (
         _l("Förfrågan registrerad"),
         _l("%(actor)s registrerade %(object)s (%(channel)s)"),
@@ -140,6 +144,13 @@ ACTIONS = {
         _l("Organisationer sammanslagna"),
         _l("%(actor)s slog ihop organisation nr %(merged_id)s med %(object)s"),
     ),
+    "organisations_imported": (
+        _l("Organisationer importerade"),
+        _l(
+            "%(actor)s importerade %(filename)s: %(new)s nya organisationer, %(matched)s "
+            "kompletterade, %(contacts)s nya kontakter"
+        ),
+    ),
     "password_change_failed": (
         _l("Fel lösenord vid byte"),
         _l("%(actor)s angav fel nuvarande lösenord vid lösenordsbyte"),
@@ -163,6 +174,22 @@ ACTIONS = {
         _l("Reservkod använd"),
         _l("%(actor)s loggade in med en reservkod (%(left)s kvar)"),
     ),
+    "reply_template_created": (
+        _l("Svarsmall skapad"),
+        _l("%(actor)s skapade svarsmallen %(name)s"),
+    ),
+    "reply_template_deleted": (
+        _l("Svarsmall borttagen"),
+        _l("%(actor)s tog bort svarsmallen %(name)s"),
+    ),
+    "reply_template_updated": (
+        _l("Svarsmall ändrad"),
+        _l("%(actor)s ändrade svarsmallen %(name)s"),
+    ),
+    "reply_templates_seeded": (
+        _l("Svarsmallar tillagda"),
+        _l("Standardmallarna för svar lades till"),
+    ),
     "retention_purge": (_l("Gallring"), _l("Gamla personuppgifter gallrades")),
     "routing_rule_created": (
         _l("Fördelningsregel skapad"),
@@ -180,6 +207,31 @@ ACTIONS = {
         _l("Fördelningsregel ändrad"),
         _l("%(actor)s ändrade fördelningsregeln %(name)s"),
     ),
+    "inquiry_tagged": (
+        _l("Etikett tillagd"),
+        _l("%(actor)s satte etiketten %(tag)s på %(object)s"),
+    ),
+    "inquiry_untagged": (
+        _l("Etikett borttagen"),
+        _l("%(actor)s tog bort etiketten %(tag)s från %(object)s"),
+    ),
+    "organisation_tagged": (
+        _l("Etikett på organisation"),
+        _l("%(actor)s satte etiketten %(tag)s på %(object)s"),
+    ),
+    "organisation_untagged": (
+        _l("Etikett borttagen från organisation"),
+        _l("%(actor)s tog bort etiketten %(tag)s från %(object)s"),
+    ),
+    "saved_view_created": (_l("Vy sparad"), _l("%(actor)s sparade vyn %(name)s")),
+    "saved_view_deleted": (_l("Vy borttagen"), _l("%(actor)s tog bort vyn %(name)s")),
+    "tag_created": (_l("Etikett skapad"), _l("%(actor)s skapade etiketten %(name)s")),
+    "tag_deleted": (_l("Etikett raderad"), _l("%(actor)s raderade etiketten %(name)s")),
+    "tag_merged": (
+        _l("Etiketter sammanslagna"),
+        _l("%(actor)s slog ihop etiketten %(source)s med %(target)s"),
+    ),
+    "tag_renamed": (_l("Etikett omdöpt"), _l("%(actor)s döpte om etiketten %(old)s till %(new)s")),
     "two_factor_disable_failed": (
         _l("Avstängning nekad"),
         _l("%(actor)s försökte stänga av tvåstegsverifiering men angav fel uppgifter"),
@@ -268,6 +320,7 @@ def names_for(rows, users) -> Names:
     from crm.inquiries.models import Inquiry
     from crm.partners.models import Contact, Organisation
     from crm.routing.models import RoutingRule
+    from crm.tags.models import Tag
 
     names = Names(users={user.id: user.name for user in users})
     wanted: dict[str, set[int]] = defaultdict(set)
@@ -287,6 +340,7 @@ def names_for(rows, users) -> Names:
         "Contact": (Contact, Contact.name),
         "RoutingRule": (RoutingRule, RoutingRule.name),
         "Attachment": (Attachment, Attachment.filename),
+        "Tag": (Tag, Tag.name),
     }
     for kind, ids in wanted.items():
         if kind == "User":
@@ -328,11 +382,15 @@ def describe(row, names: Names) -> Description:
     return Description(template % words, _listed(details, words, used))
 
 
+# Ids kept beside a name in the details: the name already says it.
+UNSAID = {"tag_id", "source_id"}
+
+
 def _listed(details: dict, words: _Words, used: set[str]) -> list[tuple[str, str]]:
     return [
         (str(DETAIL_NAMES.get(key, key)), words[key])
         for key in sorted(details)
-        if key not in used and details[key] not in (None, "", [], {})
+        if key not in used | UNSAID and details[key] not in (None, "", [], {})
     ]
 
 
@@ -356,6 +414,7 @@ def _kind(object_type: str) -> str:
         "Inquiry": _("förfrågan"), "User": _("användare"), "Organisation": _("organisation"),
         "Contact": _("kontaktperson"), "Note": _("anteckning"), "FollowUp": _("uppföljning"),
         "RoutingRule": _("fördelningsregel"), "ClosureDay": _("stängningsdag"),
+        "Tag": _("etikett"), "SavedView": _("sparad vy"), "ReplyTemplate": _("svarsmall"),
         "Attachment": _("fil"), "OutboundMessage": _("e-postmeddelande"),
     }  # fmt: skip
     return kinds.get(object_type, object_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
@@ -20,7 +21,7 @@ from crm.inquiries.intake import status_link
 from crm.inquiries.queries import inquiry_by_reference
 from crm.inquiries.response import stamp_first_response
 from crm.inquiries.statuses import FINAL_STATUSES
-from crm.mail.services import queue_mail
+from crm.mail.services import queue_mail, render_mail
 from crm.mail.threading import references_header
 from crm.timeutil import utcnow
 
@@ -38,15 +39,47 @@ def _checked_body(body: str, empty_message: str) -> str:
     return body
 
 
+@dataclass(frozen=True)
+class ReplyPreview:
+    """A reply as it will be sent: to whom, from whom, the subject and the e-mail's text."""
+
+    recipient: str
+    sender_name: str
+    subject: str
+    text: str
+    body: str
+
+
+def _checked_reply(inquiry, body: str, actor) -> str:
+    require_may_act(inquiry, actor)
+    body = _checked_body(body, _("Skriv ett svar."))
+    if inquiry.anonymised_at is not None:
+        raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
+    return body
+
+
+def _reply_mail(inquiry, body: str, actor) -> dict:
+    """What the reply's e-mail template is given (the preview shows the same)."""
+    return {"body": body, "author": actor, "marker": REPLY_MARKER,
+            "status_link": status_link(inquiry)}  # fmt: skip
+
+
+def preview_reply(inquiry, body: str, actor) -> ReplyPreview:
+    """The reply as `send_reply` would send it, checked by the same rules; nothing is
+    written."""
+    body = _checked_reply(inquiry, body, actor)
+    subject, text, _html = render_mail(
+        "public_reply", inquiry=inquiry, **_reply_mail(inquiry, body, actor)
+    )
+    return ReplyPreview(inquiry.email, actor.name, subject, text, body)
+
+
 def send_reply(inquiry, body: str, actor, now: datetime | None = None, files=()) -> Message:
     """Staff answer the submitter: on the thread and status page, and by e-mail that threads
     with the earlier mail and comes back to the intake when answered; `files` (prepared
     uploads) go with it, in the e-mail as attachments."""
-    require_may_act(inquiry, actor)
-    body = _checked_body(body, _("Skriv ett svar."))
+    body = _checked_reply(inquiry, body, actor)
     refuse_infected(files)  # the partner would get the mail without it
-    if inquiry.anonymised_at is not None:
-        raise DomainError(_("Personuppgifterna i förfrågan är borttagna."))
     now = now or utcnow()
     earlier = thread_message_ids(inquiry)
     mail = queue_mail(
@@ -54,7 +87,7 @@ def send_reply(inquiry, body: str, actor, now: datetime | None = None, files=())
         from_name=actor.name,
         in_reply_to=earlier[-1] if earlier else None,
         references=references_header(earlier),
-        body=body, author=actor, marker=REPLY_MARKER, status_link=status_link(inquiry),
+        **_reply_mail(inquiry, body, actor),
     )  # fmt: skip
     message = Message(
         inquiry_id=inquiry.id, direction=Direction.OUTBOUND, channel=MessageChannel.SAMVERKA,

@@ -24,7 +24,14 @@ NAV = (
     ("partners.index", _l("Organisationer"), Permission.ORGANISATION_VIEW),
     ("reports.pipeline_board", _l("Pipeline"), Permission.REPORT_VIEW),
     ("reports.dashboard_page", _l("Översikt"), Permission.REPORT_VIEW),
+    ("tags.index", _l("Etiketter"), Permission.INQUIRY_EDIT),
     ("routing.rules", _l("Fördelning"), Permission.ROUTING_MANAGE),
+    # personal templates come with inquiry:edit, shared ones with template:manage (the admin)
+    (
+        "reply_templates.index",
+        _l("Svarsmallar"),
+        (Permission.INQUIRY_EDIT, Permission.TEMPLATE_MANAGE),
+    ),
     ("users.index", _l("Användare"), Permission.USER_MANAGE),
     ("audit.index", _l("Granskningslogg"), Permission.AUDIT_VIEW),
     ("mail.queue", _l("E-postkö"), Permission.SETTINGS_MANAGE),
@@ -54,6 +61,22 @@ def nav_items() -> list[NavItem]:
         return []
 
 
+def search_allowed() -> bool:
+    """Whether the menu shows the search box (`/sok`): the reader may search inquiries or the
+    register. Fails closed, like the menu, so an error page can still be drawn."""
+    if not current_user.is_authenticated:
+        return False
+    try:
+        from crm.search.queries import may_search
+
+        return may_search(current_user)
+    except Exception as exc:
+        if database.unavailable(exc):
+            raise
+        log.exception("search permission check failed; no search box")
+        return False
+
+
 def _items() -> list[NavItem]:
     counts = _counts()
     labels = _labels(language())
@@ -62,8 +85,14 @@ def _items() -> list[NavItem]:
             url_for(endpoint), labels[endpoint], request.endpoint == endpoint, counts.get(endpoint)
         )
         for endpoint, _label, permission in NAV
-        if current_user.can(permission)
+        if _may_use(permission)
     ]
+
+
+def _may_use(permission) -> bool:
+    """One permission, or a tuple of which any one will do."""
+    alternatives = permission if isinstance(permission, tuple) else (permission,)
+    return any(current_user.can(one) for one in alternatives)
 
 
 @lru_cache(maxsize=4)

@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     from crm.attachments.services import attachment_hint
     from crm.choices import Category, OrganisationType, Relationship
     from crm.core.idempotency import new_submission_id
-    from crm.core.navigation import nav_items
+    from crm.core.navigation import nav_items, search_allowed
     from crm.core.urls import inquiry_url
     from crm.inquiries.statuses import explain
     from crm.timeutil import local_today, utcnow
@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         relationship_choices=Relationship.choices,
         inquiry_url=inquiry_url,
         nav_items=nav_items,
+        search_allowed=search_allowed,
         new_submission_id=new_submission_id,
         attachment_hint=attachment_hint,
     )

@@ -9,9 +9,11 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    Form,
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -22,7 +24,7 @@ from crm.choices import Channel, Priority
 from crm.conversation.services import BODY_MAX
 from crm.core.forms import options
 from crm.core.idempotency import OnceForm
-from crm.inquiries.services import CONTACT_CHANNELS, CONTACT_SUMMARY_MAX
+from crm.inquiries.services import CONTACT_CHANNELS, CONTACT_SUMMARY_MAX, COUNTERPART_REFERENCE_MAX
 from crm.public.forms import InquiryFields
 from crm.timeutil import local_now, local_zone
 from crm.validation import clean_line, clean_text
@@ -155,6 +157,37 @@ class OrganisationLinkForm(VersionedForm):
     )
 
 
+class CounterpartReferenceForm(VersionedForm):
+    """The counterpart's own case number; empty clears it."""
+
+    counterpart_reference = StringField(
+        _l("Motpartens diarienummer"),
+        filters=[clean_line],
+        validators=[Length(max=COUNTERPART_REFERENCE_MAX)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class UseTemplateForm(Form):
+    """Fill the reply with a template: a GET to the detail page, so no CSRF and no id."""
+
+    mall = SelectField(
+        _l("Svarsmall"), id="reply-template", validators=[InputRequired()], validate_choice=False
+    )
+    sprak = SelectField(
+        _l("Svarets språk"), id="reply-language", validators=[InputRequired()],
+        validate_choice=False,
+    )  # fmt: skip
+
+    def __init__(self, *args, templates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mall.choices = options(
+            (str(t.id), t.name if t.shared else _l("%(name)s (egen)", name=t.name))
+            for t in templates
+        )
+        self.sprak.choices = options([("sv", _l("svenska")), ("en", _l("engelska"))])
+
+
 class LogInquiryForm(InquiryFields):
     channel = SelectField(
         _l("Hur kom förfrågan?"),
@@ -178,3 +211,71 @@ class LogInquiryForm(InquiryFields):
     def validate_channel(self, field):
         if field.data not in {c.value for c in Channel} or field.data == Channel.WEB_FORM:
             raise ValidationError(_l("Välj ett av alternativen."))
+
+
+class BulkForm(OnceForm):
+    """Massåtgärd on the inquiries ticked in the list; the button pressed names the action."""
+
+    selected = SelectMultipleField(_l("Markerade förfrågningar"), validate_choice=False)
+    action = HiddenField()
+    assignee = SelectField(_l("Ny ansvarig"), id="bulk-assignee", validate_choice=False)
+    status = SelectField(_l("Ny status"), id="bulk-status", validate_choice=False)
+    confirm_final = BooleanField(
+        _l("Ja, ändra status för alla markerade även om det avslutar dem"), id="bulk-confirm"
+    )
+    tag = StringField(
+        _l("Etikett"), id="bulk-tag", filters=[clean_line],
+        render_kw={"list": "tag-names", "autocomplete": "off"},
+    )  # fmt: skip
+    next = HiddenField()
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        from crm.inquiries.bulk import BULK_STATUSES
+
+        super().__init__(*args, **kwargs)
+        self.assignee.choices = options(
+            [("", _l("Välj …")), *((str(user.id), user.name) for user in candidates)]
+        )
+        self._ids = {str(user.id) for user in candidates}
+        self.status.choices = options(
+            [("", _l("Välj …")), *((status.value, status.label) for status in BULK_STATUSES)]
+        )
+        self._statuses = {status.value for status in BULK_STATUSES}
+
+    def validate_selected(self, field):
+        from crm.inquiries.bulk import BULK_MAX
+        from crm.validation import database_id
+
+        ids = [database_id(value) for value in field.data or []]
+        if not ids:
+            raise ValidationError(_l("Markera minst en förfrågan."))
+        if None in ids:
+            raise ValidationError(_l("Markeringen är ogiltig. Ladda om sidan och försök igen."))
+        if len(set(ids)) > BULK_MAX:
+            raise ValidationError(_l("Högst %(max)d förfrågningar åt gången.", max=BULK_MAX))
+        field.ids = list(dict.fromkeys(ids))
+
+    def validate_action(self, field):
+        if field.data not in {"assign", "status", "tag"}:
+            raise ValidationError(_l("Välj en åtgärd."))
+
+    def validate_assignee(self, field):
+        if self.action.data == "assign" and field.data not in self._ids:
+            raise ValidationError(_l("Välj generalsekreteraren eller ordföranden."))
+
+    def validate_status(self, field):
+        if self.action.data != "status":
+            return
+        if field.data not in self._statuses:
+            raise ValidationError(_l("Välj en av de tillåtna statusarna."))
+
+    def validate_confirm_final(self, field):
+        from crm.inquiries.statuses import FINAL_STATUSES
+
+        final = {status.value for status in FINAL_STATUSES}
+        if self.action.data == "status" and self.status.data in final and not field.data:
+            raise ValidationError(_l("Bekräfta att statusen ska ändras för alla markerade."))
+
+    def validate_tag(self, field):
+        if self.action.data == "tag" and not field.data:
+            raise ValidationError(_l("Skriv etikettens namn."))

@@ -152,9 +152,11 @@ def submit_inquiry(
     send_receipt: bool = True,
     link_seed: str | None = None,
     files=(),
+    language: str | None = None,
 ) -> tuple[Inquiry, str]:
     """Store a new inquiry with its `files` (prepared uploads), route it and queue its
-    e-mails; return it and its status token.
+    e-mails; return it and its status token. `language` is the one the submitter wrote in,
+    when known (the public form's).
 
     Routed before it is stored, so the row is written once, with its assignee.
     """
@@ -186,6 +188,7 @@ def submit_inquiry(
         status_link_seed=seed,
         created_by_id=actor.id if actor is not None else None,
         created_at=now,
+        language=language,
     )
     inquiry.regions = data.regions
     inquiry.first_response_due_at = response_deadline(inquiry)

@@ -14,6 +14,16 @@ from crm.inquiries.statuses import AWAITING_RESPONSE_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import UTCDateTime, utcnow
 
+AUTHORITY_TYPES = frozenset(
+    {
+        OrganisationType.GOVERNMENT_AGENCY,
+        OrganisationType.MUNICIPALITY_REGION,
+        OrganisationType.UNIVERSITY,
+    }
+)
+# Case-folding can lengthen text ("ß" becomes "ss", some letters three): room for 60 of those.
+COUNTERPART_KEY_MAX = 180
+
 
 class Inquiry(db.Model):
     __tablename__ = "inquiries"
@@ -66,6 +76,13 @@ class Inquiry(db.Model):
     status_link_seed: Mapped[str | None] = mapped_column(String(64))
     # The submitter wrote (status page or e-mail) and no one has answered or acknowledged it.
     submitter_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language the submitter used the public form in ("sv", "en"); unknown for inquiries
+    # staff logged: replies from templates are then in Swedish.
+    language: Mapped[str | None] = mapped_column(String(2))
+    # The counterpart's own case number (motpartens diarienummer), as they write it, and the
+    # same folded (no spaces, case-folded) for the list's search (`counterpart_key_of`).
+    counterpart_reference: Mapped[str | None] = mapped_column(String(60))
+    counterpart_key: Mapped[str | None] = mapped_column(String(COUNTERPART_KEY_MAX))
 
     version: Mapped[int] = mapped_column(default=1)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -114,6 +131,13 @@ class Inquiry(db.Model):
             postgresql_where=text("submitter_replied_at IS NOT NULL"),
             sqlite_where=text("submitter_replied_at IS NOT NULL"),
         ),
+        # the list's search by the counterpart's case number (few inquiries have one)
+        Index(
+            "ix_inquiries_counterpart_key",
+            "counterpart_key",
+            postgresql_where=text("counterpart_key IS NOT NULL"),
+            sqlite_where=text("counterpart_key IS NOT NULL"),
+        ),
         # the pipeline's recent outcomes, outcomes per year and the retention purge
         Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),
         # a person's inquiries still awaiting a first response, by deadline (inbox, reminders,
@@ -127,6 +151,13 @@ class Inquiry(db.Model):
             sqlite_where=text("first_response_at IS NULL"),
         ),
     )
+
+    @property
+    def to_authority(self) -> bool:
+        """Whether a reply probably goes to a public authority, where it may be registered
+        as an official document (allmän handling): an agency, municipality, region or
+        university, or a counterpart that gave its own case number."""
+        return self.organisation_type in AUTHORITY_TYPES or self.counterpart_reference is not None
 
     def declared_conflict(self, user) -> ConflictDeclaration | None:
         """The user's jäv declaration on this inquiry, if they made one."""
@@ -210,3 +241,11 @@ class ConflictDeclaration(db.Model):
     user: Mapped[User] = relationship()
 
     __table_args__ = (UniqueConstraint("inquiry_id", "user_id"),)
+
+
+def counterpart_key_of(value: str | None) -> str | None:
+    """A case number folded for searching: no white space, case-folded, so "KS 2026/45",
+    "ks2026/45" and "KS  2026/45" are one number (the stored key and a search term alike)."""
+    if not value:
+        return None
+    return "".join(value.split()).casefold() or None

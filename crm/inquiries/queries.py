@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text, true
+from sqlalchemy import Integer, and_, bindparam, exists, false, func, or_, select, text, true
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,8 +15,15 @@ from crm.core.paging import Page, keyset_page
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned
-from crm.inquiries.models import ConflictDeclaration, Inquiry, InquiryRegion
+from crm.inquiries.models import (
+    COUNTERPART_KEY_MAX,
+    ConflictDeclaration,
+    Inquiry,
+    InquiryRegion,
+    counterpart_key_of,
+)
 from crm.inquiries.statuses import OPEN_STATUSES, Outcome, Status
+from crm.tags.models import NAME_MAX as TAG_NAME_MAX
 from crm.timeutil import local_today, utcnow
 from crm.validation import clean_line, database_id, plausible_year
 
@@ -169,11 +176,19 @@ class InquiryFilters:
     year: int | None = None
     overdue: bool = False
     outcome: str = ""
+    tag: str = ""  # a tag's name, in any case
+    # Drill-down from the dashboard and the yearly report (issue 18): a part of `year`, the
+    # channel, the year an outcome was reached, an ageing bucket of open inquiries.
+    quarter: int | None = None
+    month: int | None = None
+    channel: str = ""
+    outcome_year: int | None = None
+    age: str = ""  # an index into AGE_BUCKETS
     sort: str = "newest"
 
     @classmethod
     def from_args(cls, args) -> InquiryFilters:
-        from crm.choices import Category, OrganisationType
+        from crm.choices import Category, Channel, OrganisationType
         from crm.regions import regions
 
         def pick(name, allowed):
@@ -194,6 +209,13 @@ class InquiryFilters:
             year=plausible_year(year),
             overdue=args.get("overdue") in {"1", "on", "true"},
             outcome=pick("outcome", {o.value for o in Outcome}),
+            tag=clean_line(args.get("tag"))[:TAG_NAME_MAX],
+            # a quarter or a month means nothing without its year
+            quarter=_number_in(args.get("quarter"), 1, 4) if plausible_year(year) else None,
+            month=_number_in(args.get("month"), 1, 12) if plausible_year(year) else None,
+            channel=pick("channel", {c.value for c in Channel}),
+            outcome_year=plausible_year((args.get("outcome_year") or "").strip()),
+            age=pick("age", {str(index) for index in range(len(AGE_BUCKETS))}),
             sort=pick("sort", set(SORTS)) or "newest",
         )
 
@@ -211,10 +233,38 @@ class InquiryFilters:
             "q": self.q, "status": self.status, "assignee": self.assignee,
             "category": self.category, "region": self.region,
             "organisation_type": self.organisation_type, "year": self.year,
-            "overdue": "1" if self.overdue else "", "outcome": self.outcome,
+            "overdue": "1" if self.overdue else "", "outcome": self.outcome, "tag": self.tag,
+            "quarter": self.quarter, "month": self.month, "channel": self.channel,
+            "outcome_year": self.outcome_year, "age": self.age,
             "sort": "" if self.sort == "newest" else self.sort,
         }  # fmt: skip
         return {key: value for key, value in values.items() if value}
+
+
+def _number_in(value: str | None, lowest: int, highest: int) -> int | None:
+    number = database_id(value)
+    return number if number is not None and lowest <= number <= highest else None
+
+
+# Open inquiries by whole days since they arrived, in the buckets people talk about: the
+# dashboard's ageing chart and the list's `age` filter (label, fewest days, most days).
+AGE_BUCKETS = (("0–7", 0, 7), ("8–30", 8, 30), ("31–90", 31, 90), ("> 90", 91, None))
+
+
+def age_condition(index: int, now):
+    """Open inquiries in the index-th ageing bucket, as the dashboard counts them."""
+    _label, fewest, most = AGE_BUCKETS[index]
+    conditions = [Inquiry.status.in_(OPEN_STATUSES)]
+    if most is not None:
+        conditions.append(Inquiry.created_at > now - timedelta(days=most + 1))
+    if fewest:
+        conditions.append(Inquiry.created_at <= now - timedelta(days=fewest))
+    return and_(*conditions)
+
+
+def created_between(start: datetime, end: datetime):
+    """Arrived from `start` up to (not including) `end`: the list's and the reports' periods."""
+    return and_(Inquiry.created_at >= start, Inquiry.created_at < end)
 
 
 # The searched text, as one expression; migration 0002 indexes exactly this.
@@ -276,7 +326,22 @@ def search_condition(term: str):
                     .columns(rowid=Integer)
                 )
             )
-    return and_(true(), *conditions)
+    return or_(and_(true(), *conditions), _counterpart_reference_starts(term))
+
+
+def _counterpart_reference_starts(term: str):
+    """Inquiries whose counterpart's case number is the term or starts with it, compared
+    folded (`counterpart_key_of`: no spaces, any case). Only inquiries with a number are in
+    its partial index (migration 0016), which the IS NOT NULL names, so this arm of the OR
+    reads that small index beside the text search's (a plain condition, not a subquery:
+    PostgreSQL can combine two index scans for an OR, not an index scan and a subplan)."""
+    key = counterpart_key_of(term)
+    if key is None or len(key) > COUNTERPART_KEY_MAX:
+        return false()
+    prefix = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return and_(
+        Inquiry.counterpart_key.is_not(None), Inquiry.counterpart_key.like(prefix, escape="\\")
+    )
 
 
 def _contains_long(word: str):
@@ -334,7 +399,34 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
         conditions.append(Inquiry.outcome == filters.outcome)
     if filters.overdue:
         conditions.append(Inquiry.response_overdue(utcnow()))
+    if filters.year and filters.quarter:
+        first = 3 * (filters.quarter - 1) + 1
+        conditions.append(created_between(*_months(filters.year, first, 3)))
+    if filters.year and filters.month:
+        conditions.append(created_between(*_months(filters.year, filters.month, 1)))
+    if filters.channel:
+        conditions.append(Inquiry.channel == filters.channel)
+    if filters.outcome_year:
+        start = datetime(filters.outcome_year, 1, 1, tzinfo=UTC)
+        conditions += [
+            Inquiry.closed_at >= start,
+            Inquiry.closed_at < start.replace(year=filters.outcome_year + 1),
+        ]
+    if filters.age:
+        conditions.append(age_condition(int(filters.age), utcnow()))
+    if filters.tag:
+        from crm.tags.queries import tagged_condition
+        from crm.tags.services import fold
+
+        conditions.append(tagged_condition(Inquiry.id, fold(filters.tag)))
     return conditions
+
+
+def _months(year: int, first: int, count: int) -> tuple[datetime, datetime]:
+    """From the first of month `first` to the first of the month `count` months later, UTC."""
+    end_year, end_month = divmod(first - 1 + count, 12)
+    start = datetime(year, first, 1, tzinfo=UTC)
+    return start, datetime(year + end_year, end_month + 1, 1, tzinfo=UTC)
 
 
 def list_inquiries(

@@ -17,7 +17,7 @@ from crm.core.urls import external_url
 from crm.errors import DomainError, InvalidTransition, NotPermitted, StaleObject
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned, require_may_act
-from crm.inquiries.models import ConflictDeclaration, Inquiry
+from crm.inquiries.models import ConflictDeclaration, Inquiry, counterpart_key_of
 from crm.inquiries.response import response_deadline, run_response_clock, stamp_first_response
 from crm.inquiries.statuses import (
     FINAL_STATUSES,
@@ -294,3 +294,30 @@ def log_inquiry(data, channel: Channel, actor, send_receipt: bool = False, files
     )
     audit("inquiry_logged", actor, inquiry, channel=channel.value)
     return inquiry, token
+
+
+COUNTERPART_REFERENCE_MAX = 60
+
+
+def set_counterpart_reference(inquiry: Inquiry, value: str | None, actor) -> None:
+    """Record the counterpart's own case number (motpartens diarienummer), or clear it with
+    an empty value: one line of printable text, at most 60 characters."""
+    require_may_act(inquiry, actor)
+    value = " ".join((value or "").split()) or None
+    if value is not None and not value.isprintable():
+        raise DomainError(
+            _("Diarienumret får bara innehålla skrivbara tecken."), field="counterpart_reference"
+        )
+    if value is not None and len(value) > COUNTERPART_REFERENCE_MAX:
+        raise DomainError(
+            _("Högst %(max)d tecken.", max=COUNTERPART_REFERENCE_MAX),
+            field="counterpart_reference",
+        )
+    if value == inquiry.counterpart_reference:
+        return
+    old = inquiry.counterpart_reference
+    inquiry.counterpart_reference = value
+    inquiry.counterpart_key = counterpart_key_of(value)
+    record_event("counterpart_reference_changed", actor, inquiry=inquiry, old=old, new=value)
+    audit("inquiry_counterpart_reference_changed", actor, inquiry, old=old, new=value)
+    db.session.flush()

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from crm.activity import services as activity
 from crm.activity.forms import FollowUpForm, NoteForm
@@ -35,11 +38,13 @@ from crm.inquiries.forms import (
     AssignForm,
     ConflictForm,
     ContactForm,
+    CounterpartReferenceForm,
     LogInquiryForm,
     OrganisationLinkForm,
     PriorityForm,
     ReplyForm,
     StatusForm,
+    UseTemplateForm,
 )
 from crm.inquiries.queries import (
     InquiryFilters,
@@ -48,8 +53,13 @@ from crm.inquiries.queries import (
     inbox_for,
     list_inquiries,
 )
-from crm.inquiries.statuses import Status, allowed_next
+from crm.inquiries.statuses import FINAL_STATUSES, Status, allowed_next
 from crm.regions import region_name, regions
+from crm.reply_templates.queries import templates_for, visible_template
+from crm.reply_templates.services import LANGUAGES, render_for, reply_language
+from crm.tags.forms import TagForm
+from crm.tags.queries import tag_names, tags_of_inquiry
+from crm.validation import database_id
 
 bp = Blueprint("inquiries", __name__)
 
@@ -69,18 +79,62 @@ def inbox():
 @bp.get("/inquiries")
 @permission_required(Permission.INQUIRY_VIEW)
 def index():
-    filters = InquiryFilters.from_args(request.args)
-    page = list_inquiries(
-        filters, current_user, after=request.args.get("after"), before=request.args.get("before")
-    )
-    return render_template(
-        "inquiries/list.html",
-        filters=filters,
-        page=page,
-        statuses=list(Status),
-        staff=assignable_users(),
-        regions=regions(),
-    )
+    return render_list(request.args)
+
+
+def list_args(next_url: str | None) -> MultiDict:
+    """The list's query arguments from the address a list form was sent from (`next`); only
+    the list's own address counts."""
+    target = safe_next(next_url)
+    if target is None:
+        return MultiDict()
+    parts = urlsplit(target)
+    if parts.path != url_for("inquiries.index"):
+        return MultiDict()
+    return MultiDict(parse_qsl(parts.query))
+
+
+def _cursor(args) -> dict:
+    return {key: args.get(key) for key in ("after", "before") if args.get(key)}
+
+
+def list_url(args) -> str:
+    """The list's address for these arguments, rebuilt from the parsed filters and the page
+    cursor only: anything else in them (even `endpoint` or `_external`) is dropped."""
+    return url_for("inquiries.index", **InquiryFilters.from_args(args).as_args(), **_cursor(args))
+
+
+def render_list(args, forms: dict | None = None, status_code: int = 200):
+    """The inquiry list for these query arguments; `forms` carries a bulk or save-view form
+    with errors back to the list it was sent from."""
+    from crm.inquiries.forms import BulkForm
+    from crm.saved_views.forms import SavedViewForm
+    from crm.saved_views.queries import filters_of, views_for
+    from crm.saved_views.services import may_delete
+    from crm.tags.queries import tag_names, tags_by_inquiry
+
+    filters = InquiryFilters.from_args(args)
+    cursor = _cursor(args)
+    page = list_inquiries(filters, current_user, **cursor)
+    staff = assignable_users()
+    here = list_url(args)
+    defaults = {
+        "bulk": BulkForm(formdata=None, data={"next": here}, candidates=staff),
+        "view": SavedViewForm(formdata=None, data={"next": here}),
+    }
+    defaults.update(forms or {})
+    current = filters.as_args()
+    saved = []
+    for view in views_for(current_user):
+        view_args = filters_of(view).as_args()
+        saved.append((view, url_for("inquiries.index", **view_args), view_args == current))
+    page_html = render_template(
+        "inquiries/list.html", filters=filters, page=page, statuses=list(Status), staff=staff,
+        regions=regions(), tags=tags_by_inquiry([inquiry.id for inquiry in page.items]),
+        tag_names=tag_names, forms=defaults, saved_views=saved, here=here,
+        view_deletable=lambda view: may_delete(view, current_user),
+    )  # fmt: skip
+    return page_html, status_code
 
 
 @bp.route("/inquiries/new", methods=["GET", "POST"])
@@ -123,7 +177,34 @@ def detail(reference: str):
     # Opening the page shows the submitter's contact details: that is an access to log (ASVS 8.3.5).
     services.record_viewed(inquiry, current_user)
     db.session.commit()
-    return render_detail(inquiry)
+    return render_detail(inquiry, _reply_from_template(inquiry))
+
+
+def _reply_from_template(inquiry) -> dict:
+    """ "Använd mallen" without JavaScript: `?mall=<id>&sprak=<sv|en>` fills the reply with
+    the template (placeholders filled in), in the submitter's language unless one is chosen."""
+    template_id = database_id(request.args.get("mall"))
+    if template_id is None or not may_act_on(current_user, inquiry):
+        return {}
+    if not current_user.can(Permission.INQUIRY_EDIT):
+        return {}
+    template = visible_template(template_id, current_user)
+    if template is None:
+        flash(_("Mallen finns inte längre. Välj en annan."), "error")
+        return {}
+    text = render_for(template, inquiry, current_user, request.args.get("sprak"))
+    return {"reply": ReplyForm(formdata=None, data={"body": text})}
+
+
+def _template_picker(inquiry, can_edit: bool) -> dict:
+    """The reply's template choice, read only for those who see the reply form."""
+    if not can_edit or inquiry.anonymised_at is not None:
+        return {"template_picker": None}
+    language = request.args.get("sprak")
+    language = language if language in LANGUAGES else reply_language(inquiry)
+    chosen = {"mall": request.args.get("mall"), "sprak": language}
+    picker = UseTemplateForm(formdata=None, data=chosen, templates=templates_for(current_user))
+    return {"template_picker": picker if picker.mall.choices else None}
 
 
 def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
@@ -150,6 +231,11 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
             formdata=None, data={"owner": str(current_user.id)}, candidates=candidates
         ),
         "organisation": OrganisationLinkForm(formdata=None, data=version),
+        "tag": TagForm(formdata=None),
+        "counterpart": CounterpartReferenceForm(
+            formdata=None,
+            data={**version, "counterpart_reference": inquiry.counterpart_reference or ""},
+        ),
     }
     defaults.update(forms or {})
     can_edit = may_act_on(current_user, inquiry)
@@ -176,9 +262,25 @@ def render_detail(inquiry, forms: dict | None = None, status_code: int = 200):
                 "inquiries.edit_note", reference=inquiry.reference, note_id=note.id
             ),
             follow_up_manageable=lambda f: activity.may_manage_follow_up(current_user, f),
+            tags=tags_of_inquiry(inquiry),
+            tag_names=tag_names,
+            **_submitter_contact(inquiry, can_edit),
+            **_template_picker(inquiry, can_edit),
         ),
         status_code,
     )
+
+
+def _submitter_contact(inquiry, can_edit: bool) -> dict:
+    """Whether the submitter is a contact of the linked organisation, and whether this
+    reader may save them as one ("Spara avsändaren som kontakt")."""
+    from crm.partners.queries import contact_with_address
+
+    if inquiry.organisation_id is None or inquiry.anonymised_at is not None:
+        return {"submitter_contact": None, "may_save_contact": False}
+    contact = contact_with_address(inquiry.organisation_id, inquiry.email)
+    may_save = contact is None and can_edit and current_user.can(Permission.ORGANISATION_EDIT)
+    return {"submitter_contact": contact, "may_save_contact": may_save}
 
 
 def _act(reference: str, form_name: str, form, action, success, versioned: bool = True):
@@ -222,17 +324,51 @@ def _conflict(reference: str, form_name: str, form):
     return render_detail(inquiry, {form_name: form}, 409)
 
 
-@bp.post("/inquiries/<reference>/status")
+@bp.route("/inquiries/<reference>/status", methods=["GET", "POST"])
 @permission_required(Permission.INQUIRY_EDIT)
 @once()
 def change_status(reference: str):
     inquiry = get_inquiry_or_404(reference)
+    if request.method == "GET":
+        return _confirm_final_status(inquiry)
     form = StatusForm(allowed=allowed_next(inquiry.status))
     return _act(
         reference, "status", form,
         lambda inq: services.change_status(inq, Status(form.status.data), current_user),
         _("Status ändrad."),
     )  # fmt: skip
+
+
+def _confirm_final_status(inquiry):
+    """The pipeline's "are you sure?" before a card leaves the board for good (agreed,
+    declined, withdrawn, closed): a small page that says so and can go back."""
+    back = safe_next(request.args.get("next")) or url_for(
+        "inquiries.detail", reference=inquiry.reference
+    )
+    wanted = request.args.get("status", "")
+    allowed = {status.value: status for status in allowed_next(inquiry.status)}
+    if wanted not in allowed or allowed[wanted] is Status.SPAM:
+        return redirect(back)
+    status = allowed[wanted]
+    consequences = [
+        _("%(ref)s, %(subject)s, flyttas från %(old)s till %(new)s.", ref=inquiry.reference,
+          subject=inquiry.subject, old=inquiry.status.label, new=status.label),
+    ]  # fmt: skip
+    if status in FINAL_STATUSES:
+        consequences.append(
+            _("Förfrågan är då avgjord, och kortet flyttas till utfallen, som visar de "
+              "senaste 90 dagarna.")
+        )  # fmt: skip
+    return render_template(
+        "core/confirm.html",
+        heading=_("Flytta till %(status)s?", status=status.label),
+        consequences=consequences,
+        action=url_for("inquiries.change_status", reference=inquiry.reference),
+        hidden={"status": status.value, "version": inquiry.version, "next": back},
+        button=_("Ja, flytta till %(status)s", status=status.label),
+        back=back,
+        primary=True,
+    )
 
 
 @bp.post("/inquiries/<reference>/priority")
@@ -317,12 +453,51 @@ def edit_note(reference: str, note_id: int):
 @once()
 def reply(reference: str):
     form = ReplyForm()
+    if "preview" in request.form:
+        return _preview_reply(reference, form)
+    if "edit" in request.form:  # back from the preview: the text in the form, nothing sent
+        flash(_("Svaret är inte skickat. Ändra det nedan och skicka när det är klart."), "info")
+        return render_detail(get_inquiry_or_404(reference), {"reply": form})
     return _act(
         reference, "reply", form,
         lambda inq: conversation.send_reply(
             inq, form.body.data, current_user, files=uploaded_files()
         ),
         _("Svaret är publicerat och skickat till avsändaren."), versioned=False,
+    )  # fmt: skip
+
+
+def _preview_reply(reference: str, form):
+    """The reply as it will be sent (recipient, subject, the e-mail's text), with "Skicka"
+    and "Ändra"; nothing is stored. Files are chosen on the preview, on the final send."""
+    inquiry = get_inquiry_or_404(reference)
+    if not form.validate_on_submit():
+        return render_detail(inquiry, {"reply": form}, 422)
+    try:
+        preview = conversation.preview_reply(inquiry, form.body.data, current_user)
+    except NotPermitted:
+        raise
+    except DomainError as exc:
+        show_domain_error(form, exc)
+        return render_detail(inquiry, {"reply": form}, 422)
+    files_left_behind = any(file.filename for file in request.files.getlist("files"))
+    return render_template(
+        "inquiries/reply_preview.html", inquiry=inquiry, form=form, preview=preview,
+        files_left_behind=files_left_behind,
+    )  # fmt: skip
+
+
+@bp.post("/inquiries/<reference>/diarienummer")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def set_counterpart_reference(reference: str):
+    form = CounterpartReferenceForm()
+    return _act(
+        reference, "counterpart", form,
+        lambda inq: services.set_counterpart_reference(
+            inq, form.counterpart_reference.data, current_user
+        ),
+        _("Motpartens diarienummer är sparat."),
     )  # fmt: skip
 
 
@@ -349,6 +524,22 @@ def log_contact(reference: str):
             inq, Channel(form.channel.data), form.summary.data, form.moment(), current_user
         ),
         _("Kontakten är registrerad."), versioned=False,
+    )  # fmt: skip
+
+
+@bp.post("/inquiries/<reference>/spara-kontakt")
+@permission_required(Permission.INQUIRY_EDIT, Permission.ORGANISATION_EDIT)
+@once()
+def save_submitter_contact(reference: str):
+    from crm.partners.forms import SubmitterContactForm
+    from crm.partners.services import save_submitter_as_contact
+
+    form = SubmitterContactForm()
+    return _act(
+        reference, "save_contact", form,
+        lambda inq: save_submitter_as_contact(inq, current_user),
+        lambda contact: _("%(name)s är sparad som kontakt.", name=contact.name),
+        versioned=False,
     )  # fmt: skip
 
 
@@ -379,3 +570,75 @@ def link_organisation(reference: str):
         ),
         _("Organisationen är ändrad."),
     )  # fmt: skip
+
+
+# ---- bulk actions on the list -----------------------------------------------------------
+
+
+@bp.post("/inquiries/bulk")
+@permission_required(Permission.INQUIRY_EDIT)
+@once()
+def bulk():
+    """One action on every ticked inquiry, in one transaction; refusals are reported by
+    reference, and the person goes back to the list as they left it."""
+    from crm.inquiries import bulk as bulk_actions
+    from crm.inquiries.forms import BulkForm
+
+    form = BulkForm(candidates=assignable_users())
+    args = list_args(form.next.data)
+    if not form.validate_on_submit():
+        return render_list(args, {"bulk": form}, 422)
+    target = list_url(args)
+    ids = form.selected.ids
+    try:
+        if form.action.data == "assign":
+            if not current_user.can(Permission.INQUIRY_ASSIGN):
+                raise NotPermitted(_("Du har inte behörighet att tilldela förfrågningar."))
+            assignee = user_by_id(form.assignee.data)
+            result = bulk_actions.bulk_assign(ids, assignee, current_user)
+        elif form.action.data == "status":
+            result = bulk_actions.bulk_change_status(ids, Status(form.status.data), current_user)
+        else:
+            result = bulk_actions.bulk_tag(ids, form.tag.data, current_user)
+        remember_result(target)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(services.stale_message(), "error")
+        return render_list(args, {"bulk": form}, 409)
+    except NotPermitted:
+        raise
+    except DomainError as exc:
+        db.session.rollback()
+        show_domain_error(form, exc)
+        return render_list(args, {"bulk": form}, 422)
+    _report_bulk(result)
+    return redirect(target)
+
+
+def _report_bulk(result) -> None:
+    """What happened, row by row where it matters; no success message when nothing changed."""
+    from flask_babel import ngettext
+
+    if result.changed:
+        flash(
+            ngettext("%(num)d förfrågan är ändrad.", "%(num)d förfrågningar är ändrade.",
+                     len(result.changed)),
+            "success",
+        )  # fmt: skip
+    if result.unchanged:
+        flash(
+            _("%(n)d var redan så: %(refs)s.", n=len(result.unchanged),
+              refs=", ".join(result.unchanged)),
+            "info",
+        )  # fmt: skip
+    if result.refused:
+        flash(
+            ngettext("%(num)d förfrågan kunde inte ändras:",
+                     "%(num)d förfrågningar kunde inte ändras:", len(result.refused)),
+            "error",
+        )  # fmt: skip
+        for reference, reason in result.refused:
+            flash(f"{reference}: {reason}", "error")
+    if result.missing:
+        flash(_("%(n)d av de markerade finns inte längre.", n=result.missing), "error")

@@ -81,14 +81,8 @@ def queue_mail(
     Mail about an inquiry carries its reference (signed Message-ID, `[SAM-…]` in the subject)
     and asks for replies at the intake address, so an answer finds its way back to it.
     """
-    context["inquiry"] = inquiry
-    with force_locale("sv"):
-        subject = render_template(f"mail/{template}.subject.txt", **context)
-        body_text = render_template(f"mail/{template}.txt", **context)
-        body_html = render_template(f"mail/{template}.html", **context)
+    subject, body_text, body_html = render_mail(template, inquiry=inquiry, **context)
     reference = inquiry.reference if inquiry is not None else None
-    if reference is not None:
-        subject = tag_subject(one_line(subject), reference)
     now = utcnow()
     message = OutboxMessage(
         kind=kind,
@@ -109,6 +103,19 @@ def queue_mail(
     )
     db.session.add(message)
     return message
+
+
+def render_mail(template: str, *, inquiry=None, **context) -> tuple[str, str, str]:
+    """The subject (tagged with the inquiry's reference), text and HTML of a mail as it will
+    be sent; `queue_mail` sends exactly this, the reply preview shows it."""
+    context["inquiry"] = inquiry
+    with force_locale("sv"):
+        subject = render_template(f"mail/{template}.subject.txt", **context)
+        body_text = render_template(f"mail/{template}.txt", **context)
+        body_html = render_template(f"mail/{template}.html", **context)
+    if inquiry is not None:
+        subject = tag_subject(one_line(subject), inquiry.reference)
+    return subject, body_text, body_html
 
 
 def intake_address(reference: str) -> str | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -99,3 +100,21 @@ class MergeForm(OnceForm):
         _l("Dubblett att slå ihop hit"), filters=[clean_line],
         validators=[DataRequired(_l("Skriv dubblettens namn.")), Length(max=200)],
     )  # fmt: skip
+
+
+class SubmitterContactForm(OnceForm):
+    """Save an inquiry's submitter as a contact of its organisation (one button, no fields)."""
+
+
+class ImportForm(OnceForm):
+    """A register file to preview before anything is written."""
+
+    file = FileField(
+        _l("Fil (.csv eller .xlsx)"),
+        validators=[FileRequired(_l("Välj en fil."))],
+        render_kw={"accept": ".csv,.xlsx,text/csv"},
+    )
+
+
+class ConfirmImportForm(OnceForm):
+    """Write the previewed rows (one button)."""

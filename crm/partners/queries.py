@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.inquiries.models import Inquiry
 from crm.inquiries.queries import load_conflicts
 from crm.inquiries.statuses import OPEN_STATUSES
-from crm.partners.models import Contact, Organisation
+from crm.partners.models import Contact, Organisation, email_key
 from crm.regions import regions
 from crm.validation import clean_line, database_id
 
@@ -163,6 +163,16 @@ def get_contact_or_404(organisation: Organisation, contact_id: int) -> Contact:
     return contact
 
 
+def contact_with_address(organisation_id: int | None, email: str | None) -> Contact | None:
+    """The organisation's contact with this address (any case), if there is one."""
+    key = email_key(email)
+    if organisation_id is None or key is None:
+        return None
+    return db.session.scalar(
+        select(Contact).where(Contact.organisation_id == organisation_id, Contact.email_key == key)
+    )
+
+
 def find_organisation_named(name: str | None, field: str = "organisation_name"):
     """The register entry with this name (however it is spelled); None for no name, and a
     DomainError on `field` when no entry has it."""
@@ -179,3 +189,119 @@ def find_organisation_named(name: str | None, field: str = "organisation_name"):
     if organisation is None:
         raise DomainError(_("Det finns ingen organisation med det namnet."), field=field)
     return organisation
+
+
+# ---- likely duplicates --------------------------------------------------------------------
+
+DUPLICATE_GROUPS = 50  # groups listed per kind: the page stays bounded however messy the data
+
+
+@dataclass
+class DuplicateSuggestions:
+    """Records that look like one another, grouped; each group's first record is the oldest."""
+
+    same_domain: list[list[Organisation]]
+    similar_name: list[list[Organisation]]
+    shared_address: list[list[Contact]]
+    same_name_contacts: list[list[Contact]]
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+
+def _compact_name():
+    """The name key without spaces: "Jam tli" and "Jamtli" are likely one organisation."""
+    return func.replace(Organisation.name_key, " ", "")
+
+
+def duplicate_suggestions() -> DuplicateSuggestions:
+    """Likely duplicate organisations (a shared e-mail domain, names equal but for spaces) and
+    contacts (one address at several organisations, one name twice at an organisation), in
+    four statements whatever the register holds."""
+    from sqlalchemy import tuple_
+
+    shared_domains = (
+        select(Organisation.email_domain)
+        .where(Organisation.email_domain.is_not(None))
+        .group_by(Organisation.email_domain)
+        .having(func.count() > 1)
+        .order_by(Organisation.email_domain)
+        .limit(DUPLICATE_GROUPS)
+    )
+    same_domain = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.email_domain.in_(shared_domains))
+        .order_by(Organisation.email_domain, Organisation.id)
+    ).all()
+    compact = _compact_name()
+    shared_names = (
+        select(compact).group_by(compact).having(func.count() > 1).order_by(compact)
+        .limit(DUPLICATE_GROUPS)
+    )  # fmt: skip
+    similar = db.session.execute(
+        select(Organisation, compact.label("compact"))
+        .where(compact.in_(shared_names))
+        .order_by(compact, Organisation.id)
+    ).all()
+    shared_addresses = (
+        select(Contact.email_key)
+        .where(Contact.email_key.is_not(None))
+        .group_by(Contact.email_key)
+        .having(func.count(Contact.organisation_id.distinct()) > 1)
+        .order_by(Contact.email_key)
+        .limit(DUPLICATE_GROUPS)
+    )
+    by_address = db.session.scalars(
+        select(Contact)
+        .options(joinedload(Contact.organisation).load_only(Organisation.name))
+        .where(Contact.email_key.in_(shared_addresses))
+        .order_by(Contact.email_key, Contact.organisation_id, Contact.id)
+    ).all()
+    folded = func.lower(func.trim(Contact.name))
+    twice_named = (
+        select(Contact.organisation_id, folded)
+        .group_by(Contact.organisation_id, folded)
+        .having(func.count() > 1)
+        .order_by(Contact.organisation_id, folded)
+        .limit(DUPLICATE_GROUPS)
+    )
+    by_name = db.session.execute(
+        select(Contact, folded.label("folded"))
+        .options(joinedload(Contact.organisation).load_only(Organisation.name))
+        .where(tuple_(Contact.organisation_id, folded).in_(twice_named))
+        .order_by(Contact.organisation_id, folded, Contact.id)
+    ).all()
+    return DuplicateSuggestions(
+        same_domain=_grouped(same_domain, lambda o: o.email_domain),
+        similar_name=_grouped([row[0] for row in similar], key=None, keys=[r[1] for r in similar]),
+        shared_address=_grouped(by_address, lambda c: c.email_key),
+        same_name_contacts=_grouped(
+            [row[0] for row in by_name], key=None,
+            keys=[(row[0].organisation_id, row[1]) for row in by_name],
+        ),
+    )  # fmt: skip
+
+
+def duplicates_of(organisation: Organisation, limit: int = 10) -> list[Organisation]:
+    """Organisations that look like this one (its e-mail domain, or its name but for spaces),
+    for the record page; one statement."""
+    compact = _compact_name()
+    alike = compact == organisation.name_key.replace(" ", "")
+    if organisation.email_domain:
+        alike = or_(alike, Organisation.email_domain == organisation.email_domain)
+    return list(
+        db.session.scalars(
+            select(Organisation)
+            .where(Organisation.id != organisation.id, alike)
+            .order_by(Organisation.name_key, Organisation.id)
+            .limit(limit)
+        )
+    )
+
+
+def _grouped(items, key, keys=None) -> list[list]:
+    """Consecutive items with the same key, as lists (the queries order by the key)."""
+    groups: dict = {}
+    for index, item in enumerate(items):
+        groups.setdefault(keys[index] if keys is not None else key(item), []).append(item)
+    return [group for group in groups.values() if len(group) > 1]

@@ -18,9 +18,9 @@ from crm.audit.services import audit
 from crm.auth.models import User
 from crm.auth.permissions import Role
 from crm.choices import OrganisationType, Recurrence, Relationship
-from crm.errors import DomainError
+from crm.errors import DomainError, NotPermitted
 from crm.extensions import db
-from crm.partners.models import Contact, Organisation
+from crm.partners.models import Contact, Organisation, email_key
 from crm.timeutil import local_today
 
 # Legal-form words that do not make a different organisation ("Kulturlyftet ideell förening").
@@ -86,6 +86,13 @@ def match_organisation(
         .order_by(ranked.c.rank, Organisation.id)
         .limit(3)
     ).all()
+    return choose_match(candidates, organisation_number, name_key, domain)
+
+
+def choose_match(candidates, organisation_number: str | None, name_key: str, domain: str | None):
+    """The rule of `match_organisation` over candidates already found (best first: by number,
+    by name, by domain): number, then name, then a domain exactly one of them has. The import
+    (`crm.partners.importing`) uses it over candidates it loaded for a whole file at once."""
     if candidates and organisation_number and candidates[0].org_number == organisation_number:
         return candidates[0]
     found = next((o for o in candidates if o.name_key == name_key), None)
@@ -109,29 +116,61 @@ def load_partner_seed() -> list[dict]:
     return json.loads(text)["organisations"]
 
 
-def seed_partners(today: date | None = None) -> tuple[int, int]:
-    """Create missing standing partners and member museums; return (orgs, follow-ups) added."""
+SEEDED_FILLS = ("website", "email_domain")
+
+
+def seed_partners(today: date | None = None) -> tuple[int, int, int]:
+    """Create missing standing partners and member museums, and give existing ones the
+    website and e-mail domain they lack; return (orgs, follow-ups, fields) added.
+
+    A value staff have entered is never replaced: only empty fields are filled.
+    """
     today = today or local_today()
     owner = db.session.scalar(
         select(User)
         .where(User.role == Role.SECRETARY_GENERAL, User.active.is_(True))
         .order_by(User.id)
     )
-    existing = {org.name_key: org for org in db.session.scalars(select(Organisation))}
-    created_orgs = created_follow_ups = 0
+    registered = list(db.session.scalars(select(Organisation)))
+    existing = {org.name_key: org for org in registered}
+    domains = {org.email_domain for org in registered if org.email_domain}
+    created_orgs = created_follow_ups = filled = 0
     for entry in load_partner_seed():
         key = normalise_name(entry["name"])
         organisation = existing.get(key)
         if organisation is None:
             organisation = _organisation_from_seed(entry, key)
+            if organisation.email_domain in domains:
+                organisation.email_domain = None  # shared, it would match neither
             db.session.add(organisation)
             db.session.flush()
             record_event("created", None, organisation=organisation, source="seed")
             existing[key] = organisation
             created_orgs += 1
+        else:
+            filled += _fill_from_seed(organisation, entry, domains)
+        domains.add(organisation.email_domain)
         created_follow_ups += _seed_follow_ups(organisation, entry, owner, today)
     db.session.flush()
-    return created_orgs, created_follow_ups
+    return created_orgs, created_follow_ups, filled
+
+
+def _fill_from_seed(organisation: Organisation, entry: dict, domains: set) -> int:
+    """Fill what the record lacks from the seed; a domain another organisation already has is
+    left out (two organisations sharing a domain would match neither)."""
+    values = {field: entry.get(field) for field in SEEDED_FILLS}
+    if values["email_domain"] in domains:
+        values["email_domain"] = None
+    changed = {
+        field: value
+        for field, value in values.items()
+        if value and getattr(organisation, field) is None
+    }
+    for field, value in changed.items():
+        setattr(organisation, field, value)
+    if changed:
+        record_event("updated", None, organisation=organisation, source="seed", **changed)
+    return len(changed)
 
 
 def _organisation_from_seed(entry: dict, key: str) -> Organisation:
@@ -143,6 +182,8 @@ def _organisation_from_seed(entry: dict, key: str) -> Organisation:
         relationship=Relationship(entry["relationship"]),
         region=entry.get("region"),
         description=entry.get("description"),
+        website=entry.get("website"),
+        email_domain=entry.get("email_domain"),
     )
 
 
@@ -233,6 +274,7 @@ def merge_organisations(survivor: Organisation, duplicate: Organisation, actor) 
 
     if survivor.id == duplicate.id:
         raise DomainError(_("Välj en annan organisation att slå ihop med."), field="duplicate")
+    _fold_shared_contacts(survivor, duplicate)
     moved = {}
     for model in (Inquiry, Contact, Note, FollowUp, TimelineEvent, RoutingRule):
         result = db.session.execute(
@@ -263,6 +305,36 @@ def merge_organisations(survivor: Organisation, duplicate: Organisation, actor) 
     return moved
 
 
+def _fold_shared_contacts(survivor: Organisation, duplicate: Organisation) -> None:
+    """A person who is a contact at both (same address) stays one contact at the survivor,
+    with what only the duplicate's record knew; moving both would break the unique key."""
+    theirs = db.session.scalars(
+        select(Contact).where(
+            Contact.organisation_id == duplicate.id, Contact.email_key.is_not(None)
+        )
+    ).all()
+    if not theirs:
+        return
+    ours = {
+        contact.email_key: contact
+        for contact in db.session.scalars(
+            select(Contact).where(
+                Contact.organisation_id == survivor.id,
+                Contact.email_key.in_([contact.email_key for contact in theirs]),
+            )
+        )
+    }
+    for contact in theirs:
+        kept = ours.get(contact.email_key)
+        if kept is None:
+            continue
+        for field in ("title", "phone"):
+            if getattr(kept, field) is None:
+                setattr(kept, field, getattr(contact, field))
+        db.session.delete(contact)
+    db.session.flush()
+
+
 def create_organisation_from_inquiry(inquiry, actor) -> Organisation:
     """Add the inquiry's organisation to the register (refusing a duplicate); the caller links
     the inquiry to it."""
@@ -291,7 +363,8 @@ CONTACT_FIELDS = ("name", "title", "email", "phone")
 
 
 def add_contact(organisation: Organisation, values: dict, actor) -> Contact:
-    """A person at the organisation."""
+    """A person at the organisation; one contact per organisation and e-mail address."""
+    _refuse_duplicate_address(organisation.id, values.get("email"), None)
     contact = Contact(organisation_id=organisation.id)
     _fill_contact(contact, values)
     db.session.add(contact)
@@ -302,6 +375,7 @@ def add_contact(organisation: Organisation, values: dict, actor) -> Contact:
 
 
 def update_contact(contact: Contact, values: dict, actor) -> None:
+    _refuse_duplicate_address(contact.organisation_id, values.get("email"), contact.id)
     _fill_contact(contact, values)
     audit("contact_updated", actor, contact)
     db.session.flush()
@@ -318,3 +392,43 @@ def _fill_contact(contact: Contact, values: dict) -> None:
     for name in CONTACT_FIELDS:
         setattr(contact, name, values.get(name) or None)
     contact.name = values["name"]
+
+
+def _refuse_duplicate_address(organisation_id: int, email: str | None, contact_id: int | None):
+    """A clear refusal instead of the unique key's IntegrityError (checked before any change,
+    so autoflush has nothing half-made to write)."""
+    key = email_key(email)
+    if key is None:
+        return
+    clash = db.session.scalar(
+        select(Contact).where(
+            Contact.organisation_id == organisation_id,
+            Contact.email_key == key,
+            Contact.id != (contact_id or 0),
+        )
+    )
+    if clash is not None:
+        raise DomainError(
+            _("%(name)s är redan kontakt här med den e-postadressen.", name=clash.name),
+            field="email",
+        )
+
+
+def save_submitter_as_contact(inquiry, actor) -> Contact:
+    """Make the inquiry's submitter a contact of its organisation (name, e-mail, phone)."""
+    from crm.auth.permissions import Permission
+    from crm.inquiries.conflicts import require_may_act
+
+    require_may_act(inquiry, actor)
+    if not actor.can(Permission.ORGANISATION_EDIT):
+        raise NotPermitted(_("Bara den som får ändra i registret kan spara kontakter."))
+    if inquiry.organisation_id is None:
+        raise DomainError(_("Koppla förfrågan till en organisation först."))
+    if inquiry.anonymised_at is not None:
+        raise DomainError(_("Förfrågans personuppgifter är borttagna."))
+    organisation = db.session.get(Organisation, inquiry.organisation_id)
+    values = {"name": inquiry.contact_name, "email": inquiry.email, "phone": inquiry.phone}
+    try:
+        return add_contact(organisation, values, actor)
+    except DomainError as exc:
+        raise DomainError(exc.message) from None  # shown above the button: it has no field

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from crm.activity import services as activity
@@ -18,6 +19,8 @@ from crm.partners import services
 from crm.partners.forms import ContactForm, MergeForm, OrganisationForm
 from crm.partners.queries import (
     OrganisationFilters,
+    duplicate_suggestions,
+    duplicates_of,
     find_organisation_named,
     get_contact_or_404,
     get_organisation_or_404,
@@ -25,6 +28,8 @@ from crm.partners.queries import (
     record_of,
 )
 from crm.regions import region_name, regions
+from crm.tags.forms import TagForm
+from crm.tags.queries import tag_names, tags_of_organisation
 
 bp = Blueprint("partners", __name__, url_prefix="/organisations")
 
@@ -54,6 +59,7 @@ def render_record(organisation, forms: dict | None = None, status: int = 200):
         "follow_up": FollowUpForm(
             formdata=None, data={"owner": str(current_user.id)}, candidates=assignable_users()
         ),
+        "tag": TagForm(formdata=None),
     }
     defaults.update(forms or {})
     return (
@@ -61,6 +67,8 @@ def render_record(organisation, forms: dict | None = None, status: int = 200):
             "partners/detail.html", organisation=organisation, forms=defaults,
             region_name=region_name, can_edit=current_user.can(Permission.ORGANISATION_EDIT),
             note_editable=lambda note: activity.may_edit_note(current_user, note),
+            likely_duplicates=duplicates_of(organisation),
+            tags=tags_of_organisation(organisation), tag_names=tag_names,
             **record_of(organisation),
         ),
         status,
@@ -206,17 +214,35 @@ def add_follow_up(organisation_id: int):
     )  # fmt: skip
 
 
+def _moved_summary(moved: dict) -> str:
+    """What a merge moved, in words: "Flyttade hit: 3 förfrågningar, 1 kontaktperson." """
+    counted = {
+        "inquiries": lambda n: ngettext("%(num)d förfrågan", "%(num)d förfrågningar", n),
+        "contacts": lambda n: ngettext("%(num)d kontaktperson", "%(num)d kontaktpersoner", n),
+        "notes": lambda n: ngettext("%(num)d anteckning", "%(num)d anteckningar", n),
+        "follow_ups": lambda n: ngettext("%(num)d uppföljning", "%(num)d uppföljningar", n),
+        "routing_rules": lambda n: ngettext(
+            "%(num)d fördelningsregel", "%(num)d fördelningsregler", n
+        ),
+    }
+    parts = [say(moved[table]) for table, say in counted.items() if moved.get(table)]
+    if not parts:
+        return _("Dubbletten hade inget som behövde flyttas.")
+    return _("Flyttade hit: %(what)s.", what=", ".join(parts))
+
+
 @bp.route("/<int:organisation_id>/merge", methods=["GET", "POST"])
 @permission_required(Permission.ORGANISATION_EDIT)
 @once()
 def merge(organisation_id: int):
     survivor = get_organisation_or_404(organisation_id)
-    form = MergeForm()
+    # A suggestion on the duplicates page names the duplicate; the person still confirms.
+    form = MergeForm(data={"duplicate": request.args.get("duplicate", "")[:200]})
     if form.validate_on_submit():
         try:
             duplicate = find_organisation_named(form.duplicate.data, field="duplicate")
             name = duplicate.name
-            services.merge_organisations(survivor, duplicate, current_user)
+            moved = services.merge_organisations(survivor, duplicate, current_user)
             target = url_for("partners.detail", organisation_id=survivor.id)
             remember_result(target)
             db.session.commit()
@@ -227,7 +253,13 @@ def merge(organisation_id: int):
             message = _(
                 "%(name)s är sammanslagen med %(survivor)s.", name=name, survivor=survivor.name
             )
-            flash(message, "success")
+            flash(f"{message} {_moved_summary(moved)}", "success")
             return redirect(target)
     status = 422 if form.is_submitted() else 200
     return render_template("partners/merge.html", form=form, organisation=survivor), status
+
+
+@bp.get("/dubbletter")
+@permission_required(Permission.ORGANISATION_EDIT)
+def duplicates():
+    return render_template("partners/duplicates.html", suggestions=duplicate_suggestions())

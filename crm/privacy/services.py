@@ -413,6 +413,7 @@ def gdpr_erase(email: str, dry_run: bool = False, actor=None) -> dict:
         _blank_messages(func.lower(Message.sender_address) == wanted)
         # Their address and full name may also stand in free text anyone wrote.
         _scrub_everywhere([wanted, *names])
+        _drop_staged_imports([wanted, *names])
     audit("gdpr_erase", actor, None, actor_label=None if actor else "flask crm gdpr-erase",
           dry_run=dry_run, inquiries=len(summary["inquiries"]),
           contacts=summary["contacts"])  # fmt: skip
@@ -449,6 +450,18 @@ def _scrub_everywhere(texts: list[str]) -> None:
     # at the log-in, say) goes.
     staff = set(db.session.scalars(select(func.lower(User.email))))
     _scrub_columns([AuditLog.actor_label], [text for text in texts if text.lower() not in staff])
+
+
+def _drop_staged_imports(texts: list[str]) -> None:
+    """Register files waiting for their uploader's confirmation (kept a day) that name the
+    person go whole: scrubbed, they would import a contact called "[borttaget]"."""
+    from sqlalchemy import Text, cast, or_
+
+    from crm.partners.models import OrganisationImport
+
+    columns = (OrganisationImport.rows, OrganisationImport.verdicts)
+    found = or_(*(_mentions(cast(c, Text), text) for c in columns for text in texts if text))
+    db.session.execute(delete(OrganisationImport).where(found))
 
 
 def _scrub(text: str, term: str) -> str:

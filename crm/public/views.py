@@ -29,6 +29,7 @@ from crm.core.idempotency import FIELD, once, remember_result
 from crm.core.uploads import accepts_upload
 from crm.errors import DomainError, InvalidTransition
 from crm.extensions import db, limiter
+from crm.i18n import language
 from crm.inquiries.intake import (
     PRIVACY_NOTICE_VERSION,
     find_by_status_token,
@@ -108,7 +109,10 @@ def inquiry_form():
         return _show_form(form, status=422, notice=notice)
     try:
         inquiry, token = submit_inquiry(
-            form.intake_data(), link_seed=form.submission_id.data, files=uploaded_files()
+            form.intake_data(),
+            link_seed=form.submission_id.data,
+            files=uploaded_files(),
+            language=language(),
         )
     except DomainError as exc:  # a file refused: nothing is kept, the form comes back
         db.session.rollback()

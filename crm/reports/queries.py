@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, load_only
 from crm.auth.models import User
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, InquiryRegion
-from crm.inquiries.queries import LISTED_COLUMNS
+from crm.inquiries.queries import AGE_BUCKETS, LISTED_COLUMNS, created_between
 from crm.inquiries.statuses import GENUINE_OUTCOMES, OPEN_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
 from crm.timeutil import local_today, utcnow
@@ -145,7 +145,7 @@ class Period:
 
 
 def _in_period(period: Period):
-    return and_(Inquiry.created_at >= period.start, Inquiry.created_at < period.end)
+    return created_between(period.start, period.end)
 
 
 def hours_between(later, earlier):
@@ -182,20 +182,46 @@ def dashboard(period: Period) -> dict:
             select(month, func.count()).where(in_period).group_by(month)
         )
     }
-    by = lambda column: db.session.execute(  # noqa: E731
+    now = utcnow()
+    return {
+        "total": sum(per_month.values()),
+        "per_month": [(m, per_month.get(m, 0)) for m in period.months],
+        "by_category": counts_by(Inquiry.category, period),
+        "by_type": counts_by(Inquiry.organisation_type, period),
+        "by_region": counts_by_region(period),
+        **response_times(period, now),
+        "overdue_now": overdue_now(now),
+        "ageing": ageing(now),
+        "outcomes": outcomes_per_year(),
+    }
+
+
+def counts_by(column, period: Period) -> list[tuple]:
+    """Inquiries that arrived in the period, per value of the column, most first."""
+    return db.session.execute(
         select(column, func.count())
-        .where(in_period)
+        .where(_in_period(period))
         .group_by(column)
         .order_by(func.count().desc(), column)
     ).all()
-    by_region = db.session.execute(
+
+
+def counts_by_region(period: Period) -> list[tuple[str, int]]:
+    """Inquiries that arrived in the period, per län they concern (one may concern several)."""
+    return db.session.execute(
         select(InquiryRegion.region_code, func.count())
         .join(Inquiry, Inquiry.id == InquiryRegion.inquiry_id)
-        .where(in_period)
+        .where(_in_period(period))
         .group_by(InquiryRegion.region_code)
         .order_by(func.count().desc(), InquiryRegion.region_code)
     ).all()
-    now = utcnow()
+
+
+def response_times(period: Period, now=None) -> dict:
+    """Median and 9-in-10 hours to the first response of the period's inquiries, and how many
+    were answered within their target (two statements)."""
+    now = now or utcnow()
+    in_period = _in_period(period)
     responded = and_(in_period, Inquiry.first_response_at.is_not(None))
     response_hours = select(hours_between(Inquiry.first_response_at, Inquiry.created_at)).where(
         responded
@@ -211,22 +237,7 @@ def dashboard(period: Period) -> dict:
             in_period, Inquiry.first_response_due_at.is_not(None), known
         )
     ).one()
-    return {
-        "total": sum(per_month.values()),
-        "per_month": [(m, per_month.get(m, 0)) for m in period.months],
-        "by_category": by(Inquiry.category),
-        "by_type": by(Inquiry.organisation_type),
-        "by_region": by_region,
-        "median_hours": median,
-        "p90_hours": p90,
-        "within_target": (within[1] or 0, within[0]),
-        "overdue_now": overdue_now(now),
-        "ageing": ageing(),
-        "outcomes": outcomes_per_year(),
-    }
-
-
-AGE_BUCKETS = (("0–7", 0, 7), ("8–30", 8, 30), ("31–90", 31, 90), ("> 90", 91, None))
+    return {"median_hours": median, "p90_hours": p90, "within_target": (within[1] or 0, within[0])}
 
 
 def ageing(now=None) -> list[tuple[str, int]]:
@@ -269,3 +280,133 @@ def outcomes_per_year() -> list[tuple[int, dict]]:
         counts = table.setdefault(int(row_year), dict.fromkeys(GENUINE_OUTCOMES, 0))
         counts[Outcome(outcome)] = count
     return sorted(table.items())
+
+
+# ---- the yearly report (årsrapport) -------------------------------------------------------
+
+
+def yearly_report(year: int, now=None) -> dict:
+    """The board's yearly report: the year's inquiries by category, län, organisation type and
+    channel, outcomes, response times against the target, the agreed collaborations, the
+    standing partners' dialogue, and the same key figures for the year before. A fixed number
+    of statements, whatever the year holds."""
+    now = now or utcnow()
+    period = Period(year)
+    return {
+        "year": year,
+        "summary": year_summary(period, now),
+        "previous": year_summary(Period(year - 1), now),
+        "by_category": counts_by(Inquiry.category, period),
+        "by_region": counts_by_region(period),
+        "by_type": counts_by(Inquiry.organisation_type, period),
+        "by_channel": counts_by(Inquiry.channel, period),
+        "agreed": agreed_collaborations(period),
+        "dialogue": partner_dialogue(period),
+    }
+
+
+def year_summary(period: Period, now=None) -> dict:
+    """The key figures the report compares between years: new inquiries, outcomes reached,
+    and response times (four statements)."""
+    total = db.session.scalar(select(func.count()).select_from(Inquiry).where(_in_period(period)))
+    median_days, p90_days = working_days_to_response(period)
+    return {
+        "total": total,
+        "outcomes": outcomes_in(period),
+        **response_times(period, now),
+        "median_days": median_days,
+        "p90_days": p90_days,
+    }
+
+
+def working_days_to_response(period: Period) -> tuple[int | None, int | None]:
+    """Median and 9-in-10 first-response times of the period's inquiries in Swedish working
+    days, counted as the target counts them (working days that ended between arrival and
+    response: 0 is the same working day), nearest rank like the hours (two statements)."""
+    from crm.workdays.services import closure_days, working_days_between
+
+    rows = db.session.execute(
+        select(Inquiry.created_at, Inquiry.first_response_at).where(
+            _in_period(period), Inquiry.first_response_at.is_not(None)
+        )
+    ).all()
+    closures = closure_days(start=period.start.date())
+    days = sorted(
+        working_days_between(created, responded, closures)
+        for created, responded in rows
+        if responded >= created
+    )
+    return tuple(nearest_rank(days, fraction) for fraction in (0.5, 0.9))
+
+
+def nearest_rank(ordered: list, fraction: float):
+    """The nearest-rank percentile of sorted values, as `percentiles` computes it in SQL."""
+    if not ordered:
+        return None
+    return ordered[(len(ordered) * round(fraction * 100) + 99) // 100 - 1]
+
+
+def outcomes_in(period: Period) -> dict[Outcome, int]:
+    """Agreed, declined and withdrawn inquiries by the moment of their outcome (`closed_at`),
+    as the dashboard's outcomes per year counts them."""
+    counts = dict(
+        db.session.execute(
+            select(Inquiry.outcome, func.count())
+            .where(
+                Inquiry.outcome.in_(GENUINE_OUTCOMES),
+                Inquiry.closed_at >= period.start,
+                Inquiry.closed_at < period.end,
+            )
+            .group_by(Inquiry.outcome)
+        ).all()
+    )
+    return {outcome: counts.get(outcome, 0) for outcome in GENUINE_OUTCOMES}
+
+
+def agreed_collaborations(period: Period) -> list:
+    """The inquiries agreed in the period, in the order they were agreed: reference, subject,
+    partner organisation (the linked register entry, else the name given), category, when."""
+    return db.session.execute(
+        select(
+            Inquiry.reference,
+            Inquiry.subject,
+            func.coalesce(Organisation.name, Inquiry.organisation_name).label("organisation"),
+            Inquiry.organisation_id,
+            Inquiry.category,
+            Inquiry.closed_at,
+        )
+        .outerjoin(Organisation, Organisation.id == Inquiry.organisation_id)
+        .where(
+            Inquiry.outcome == Outcome.AGREED,
+            Inquiry.closed_at >= period.start,
+            Inquiry.closed_at < period.end,
+        )
+        .order_by(Inquiry.closed_at, Inquiry.id)
+    ).all()
+
+
+def partner_dialogue(period: Period) -> dict:
+    """The dialogue with the standing partners (relationship `active_partner`): follow-ups on
+    them completed in the period, and the partners with none (two statements)."""
+    from crm.activity.models import FollowUp
+    from crm.choices import Relationship
+
+    completed = and_(FollowUp.completed_at >= period.start, FollowUp.completed_at < period.end)
+    standing = Organisation.relationship == Relationship.ACTIVE_PARTNER
+    done = db.session.execute(
+        select(Organisation.id, Organisation.name, FollowUp.title, FollowUp.completed_at)
+        .join(FollowUp, FollowUp.organisation_id == Organisation.id)
+        .where(standing, completed)
+        .order_by(Organisation.name, Organisation.id, FollowUp.completed_at, FollowUp.id)
+    ).all()
+    silent = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(
+            standing,
+            ~select(FollowUp.id)
+            .where(FollowUp.organisation_id == Organisation.id, completed)
+            .exists(),
+        )
+        .order_by(Organisation.name, Organisation.id)
+    ).all()
+    return {"completed": done, "without": silent}

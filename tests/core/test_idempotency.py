@@ -140,6 +140,30 @@ def test_repeated_organisation_and_contact_are_stored_once(client, db, login_as)
     assert count(db, Note, Note.organisation_id == organisation.id) == 1
 
 
+def test_a_repeated_reply_template_is_stored_once(client, db, login_as):
+    from crm.models import ReplyTemplate
+
+    login_as("secretary_general")
+    data = {"name": "Tack", "scope": "shared", "text_sv": "Tack {kontakt}"}
+    same_result(*twice(client, "/svarsmallar/ny", data))
+    assert count(db, ReplyTemplate) == 1
+    template = db.session.scalar(select(ReplyTemplate))
+    data = {**data, "name": "Tack!"}
+    same_result(*twice(client, f"/svarsmallar/{template.id}", data))
+    same_result(*twice(client, f"/svarsmallar/{template.id}/ta-bort", {}))
+    assert count(db, ReplyTemplate) == 0
+
+
+def test_a_repeated_case_number_is_recorded_once(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    path = f"/inquiries/{inquiry.reference}/diarienummer"
+    first, second = twice(client, path, {"counterpart_reference": "KS 2026/1", "version": 1})
+    same_result(first, second)  # not a 409 "someone else changed it"
+    kind = "counterpart_reference_changed"
+    assert count(db, TimelineEvent, TimelineEvent.kind == kind) == 1
+
+
 def test_a_repeated_status_change_is_not_taken_for_someone_elses_edit(client, db, login_as):
     login_as("secretary_general")
     inquiry = InquiryFactory()
@@ -191,6 +215,8 @@ def test_every_post_route_is_idempotent_or_says_why_not(app):
         "account.two_factor_page": "enrolment: a repeat is a replayed code, which is refused",
         "privacy.person": "a search: it changes nothing",
         "privacy.export": "a download: a repeat downloads again",
+        "reports.export_inquiries": "a download of ticked rows: a repeat downloads again",
+        "reports.export_inquiries_xlsx": "a download of ticked rows: a repeat downloads again",
     }
     missing = []
     for rule in app.url_map.iter_rules():
@@ -199,6 +225,64 @@ def test_every_post_route_is_idempotent_or_says_why_not(app):
         if not getattr(app.view_functions[rule.endpoint], "idempotent", False):
             missing.append(rule.endpoint)
     assert missing == []
+
+
+def test_a_repeated_bulk_action_is_done_once(client, db, login_as):
+    from crm.models import AuditLog
+
+    login_as("secretary_general")
+    inquiries = [InquiryFactory() for _ in range(2)]
+    db.session.commit()
+    data = {
+        "selected": [i.id for i in inquiries], "action": "status", "status": "triaged",
+        "next": "/inquiries?status=new",
+    }  # fmt: skip
+    same_result(*twice(client, "/inquiries/bulk", data))
+    assert count(db, AuditLog, AuditLog.action == "inquiry_status_changed") == 2
+
+
+def test_repeated_tags_and_saved_views_are_stored_once(client, db, login_as):
+    from crm.models import AuditLog, SavedView
+
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    db.session.commit()
+    same_result(*twice(client, f"/inquiries/{inquiry.reference}/tags", {"name": "remiss"}))
+    assert count(db, AuditLog, AuditLog.action == "inquiry_tagged") == 1
+    same_result(
+        *twice(client, "/inquiries/views", {"name": "Nya", "next": "/inquiries?status=new"})
+    )
+    assert count(db, SavedView) == 1
+
+
+def test_a_repeated_save_of_the_submitter_as_contact_is_stored_once(client, db, login_as):
+    login_as("secretary_general")
+    inquiry = InquiryFactory(organisation_id=OrganisationFactory().id)
+    same_result(*twice(client, f"/inquiries/{inquiry.reference}/spara-kontakt", {}))
+    assert count(db, Contact) == 1
+
+
+def test_a_repeated_import_upload_and_confirmation_write_once(client, db, login_as):
+    import io
+
+    from crm.partners.models import OrganisationImport
+
+    login_as("secretary_general")
+    key = new_submission_id()
+    content = b"namn;typ;kontaktperson;e-post\r\nKulturens hus;museum;Kim;kim@k.se"
+    uploads = [
+        client.post(
+            "/organisations/import",
+            data={"file": (io.BytesIO(content), "r.csv"), "submission_id": key},
+            content_type="multipart/form-data",
+        )
+        for _ in range(2)
+    ]
+    same_result(*uploads)
+    assert count(db, OrganisationImport) == 1
+    same_result(*twice(client, uploads[0].location, {}))
+    assert count(db, Organisation) == 1
+    assert count(db, Contact) == 1
 
 
 # ---- two copies at the same moment ------------------------------------------------------

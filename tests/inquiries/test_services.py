@@ -913,3 +913,59 @@ def test_an_inquiry_without_a_stored_deadline_gets_one_when_it_resumes(db):
     change_status(inquiry, Status.IN_DIALOGUE, secretary, now=swedish(2026, 12, 3, 12))
     assert inquiry.response_paused_days == 2
     assert inquiry.first_response_due_at == swedish(2026, 12, 9, 17)
+
+
+# ---- the counterpart's case number (motpartens diarienummer) ------------------------------
+
+
+def test_the_counterparts_case_number_is_trimmed_on_the_timeline_and_audited(db):
+    from crm.inquiries.services import set_counterpart_reference
+
+    actor = UserFactory(role="secretary_general")
+    inquiry = InquiryFactory()
+    set_counterpart_reference(inquiry, "  KS   2026/123 ", actor)
+    assert inquiry.counterpart_reference == "KS 2026/123"
+    assert inquiry.counterpart_key == "ks2026/123"
+    set_counterpart_reference(inquiry, "KS 2026/123", actor)  # unchanged: nothing recorded
+    set_counterpart_reference(inquiry, "", actor)
+    assert (inquiry.counterpart_reference, inquiry.counterpart_key) == (None, None)
+    events = db.session.scalars(
+        select(TimelineEvent).where(TimelineEvent.kind == "counterpart_reference_changed")
+    ).all()
+    assert [(e.data["old"], e.data["new"]) for e in events] == [
+        (None, "KS 2026/123"), ("KS 2026/123", None),
+    ]  # fmt: skip
+    audited = select(func.count()).where(AuditLog.action == "inquiry_counterpart_reference_changed")
+    assert db.session.scalar(audited) == 2
+
+
+@pytest.mark.parametrize("value", ["KS\x072026", "Dnr\u200b12", "x" * 61])
+def test_a_case_number_must_be_printable_and_short(db, value):
+    from crm.inquiries.services import set_counterpart_reference
+
+    inquiry = InquiryFactory()
+    with pytest.raises(DomainError) as refused:
+        set_counterpart_reference(inquiry, value, UserFactory(role="secretary_general"))
+    assert refused.value.field == "counterpart_reference"
+    assert inquiry.counterpart_reference is None
+
+
+def test_a_conflicted_user_may_not_set_the_case_number(db):
+    from crm.inquiries.services import declare_conflict, set_counterpart_reference
+
+    actor = UserFactory(role="chair")
+    inquiry = InquiryFactory()
+    declare_conflict(inquiry, actor, "Jag sitter i deras styrelse.")
+    with pytest.raises(NotPermitted):
+        set_counterpart_reference(inquiry, "KS 1", actor)
+
+
+def test_a_reply_to_an_authority_is_flagged():
+    from crm.choices import OrganisationType
+    from crm.inquiries.models import Inquiry
+
+    assert Inquiry(organisation_type=OrganisationType.GOVERNMENT_AGENCY).to_authority
+    assert Inquiry(organisation_type=OrganisationType.MUNICIPALITY_REGION).to_authority
+    museum = OrganisationType.MUSEUM
+    assert not Inquiry(organisation_type=museum).to_authority
+    assert Inquiry(organisation_type=museum, counterpart_reference="1").to_authority

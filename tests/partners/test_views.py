@@ -171,6 +171,11 @@ def test_merge_moves_everything_and_loses_nothing(client, db, login_as):
     assert merged.organisation_id == survivor_id
     assert merged.data["merged_name"] == "Sörmlands läns museum"
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "organisations_merged"))
+    said = client.get(f"/organisations/{survivor_id}").text
+    assert (
+        "Sörmlands läns museum är sammanslagen med Sörmlands museum. Flyttade hit: "
+        "3 förfrågningar, 1 kontaktperson, 1 anteckning, 1 uppföljning, 1 fördelningsregel."
+    ) in said
 
 
 def test_merge_refuses_itself_and_unknown(client, db, login_as):

@@ -144,3 +144,32 @@ def test_erasing_a_staff_members_address_keeps_who_did_what_in_the_audit_log(app
             select(AuditLog.actor_label).where(AuditLog.actor_id == staff.id)
         ).all()
     assert labels == ["greta@lansmuseerna.se"]
+
+
+def test_erasure_drops_staged_imports_that_name_her(app, db):
+    """A register file waiting for its uploader's confirmation holds contact details for up to
+    a day; an erasure in that day takes every staged import naming her (address or full name),
+    and leaves the others."""
+    from crm.partners import importing
+    from crm.partners.models import OrganisationImport
+
+    staff = UserFactory(role="secretary_general")
+    header = "namn;typ;kontaktperson;e-post\r\n"
+
+    def stage(line: str):
+        content = (header + line).encode()
+        return importing.stage(importing.read_rows(content, "r.csv"), "r.csv", staff)
+
+    with app.test_request_context():
+        organisation = OrganisationFactory(name="Sörmlands hembygdsförbund")
+        add_contact(organisation, {"name": NAME, "email": EMAIL}, staff)  # how her name is known
+        stage(f"Hembygdsförbundet;museum;Någon;{EMAIL.upper()}")  # her address
+        stage(f"Hembygdsförbundet;museum;{NAME};")  # her full name
+        other = stage("Annat;museum;Kim Karlsson;kim@annat.se")
+        db.session.commit()
+        assert len(db.session.scalars(select(OrganisationImport.id)).all()) == 3
+        gdpr_erase(EMAIL)
+        db.session.commit()
+        assert where_she_remains(db) == []
+        left = set(db.session.scalars(select(OrganisationImport.id)))
+        assert left == {other.id}

@@ -18,7 +18,7 @@ from tests.factories import InquiryFactory
 from tests.helpers import late_and_not
 
 
-def read_csv(response, delimiter=","):
+def read_csv(response, delimiter=";"):  # semicolon: the export's default in Swedish
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(text[1:]), delimiter=delimiter))

@@ -153,10 +153,15 @@ def test_ageing_buckets(db):
 def test_dashboard_page_has_accessible_charts_with_tables(client, db, login_as, year_2025):
     login_as("board")
     page = client.get("/dashboard?year=2025").text
-    assert page.count('role="img"') == 5
+    # every bar leads to the list, so each chart is a named SVG document of links, not an image
+    assert page.count('<svg aria-labelledby="') == 5
+    assert '<svg role="img"' not in page
+    assert 'aria-label="januari: 2" class="chart-link"' in page
     assert '<title id="months-title">Nya förfrågningar per månad</title>' in page
     assert "<desc id=" in page
-    assert '<td>januari</td><td class="num">2</td>' in page
+    assert (
+        '<td>januari</td><td class="num"><a href="/inquiries?year=2025&amp;month=1">2</a>' in page
+    )
     assert "10 tim" in page
     assert "4,2 dagar" in page  # p90 = 100 h
 
@@ -186,6 +191,45 @@ def test_pipeline_columns_cards_and_moves(client, db, login_as):
     )
     assert response.headers["Location"] == "/pipeline"
     assert db.session.scalar(select(Inquiry.status).where(Inquiry.id == new.id)) == Status.TRIAGED
+
+
+def test_pipeline_moves_return_to_the_column_and_final_ones_ask_first(client, db, login_as):
+    login_as("secretary_general")
+    card = InquiryFactory(status=Status.IN_DIALOGUE, subject="Vandringsutställning")
+    column = (
+        client.get("/pipeline?year=").text.split('id="col-in_dialogue"')[1].split("</section>")[0]
+    )
+    assert 'name="next" value="/pipeline?year=#col-in_dialogue"' in column
+    assert 'name="status" value="on_hold"' in column  # not final: a button on the card
+    assert 'name="status" value="agreed"' not in column  # final: a link to a question first
+    back = "/pipeline?year%3D%23col-in_dialogue"
+    ask = f"/inquiries/{card.reference}/status?status=agreed&amp;next={back}"
+    assert ask in column
+    there = {"status": "agreed", "next": "/pipeline#col-in_dialogue"}
+    page = client.get(f"/inquiries/{card.reference}/status", query_string=there)
+    assert page.status_code == 200
+    assert "<h1>Flytta till Överenskommen?</h1>" in page.text
+    assert (
+        f"{card.reference}, Vandringsutställning, flyttas från I dialog till Överenskommen."
+        in page.text
+    )
+    assert 'href="/pipeline#col-in_dialogue"' in page.text  # "Avbryt" goes back to the column
+    status_now = select(Inquiry.status).where(Inquiry.id == card.id)
+    assert db.session.scalar(status_now) == Status.IN_DIALOGUE
+    move = {**there, "version": card.version}
+    done = client.post(f"/inquiries/{card.reference}/status", data=move)
+    assert done.headers["Location"] == "/pipeline#col-in_dialogue"
+    assert db.session.scalar(status_now) == Status.AGREED
+
+
+@pytest.mark.parametrize("status", ["spam", "new", "nonsense", ""])
+def test_the_question_is_only_asked_for_a_move_the_table_allows(client, db, login_as, status):
+    login_as("secretary_general")
+    card = InquiryFactory(status=Status.IN_DIALOGUE)
+    evil = {"status": status, "next": "https://evil.example/"}
+    response = client.get(f"/inquiries/{card.reference}/status", query_string=evil)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/inquiries/{card.reference}"
 
 
 def test_pipeline_marks_late_first_responses_in_every_column(client, db, login_as):
@@ -221,9 +265,9 @@ def test_dashboard_shows_how_many_wait_past_their_deadline(client, db, login_as)
     late_and_not()
     page = client.get("/dashboard").text
     figure = page.split("väntar just nu på första svar efter svarstiden")[0]
-    assert figure.rsplit('<div class="figure">', 1)[1].startswith(
-        '<span class="figure-value">3</span>'
-    )
+    value = figure.rsplit('<div class="figure">', 1)[1]
+    assert value.startswith('<span class="figure-value"><a href="/inquiries?overdue=1"')
+    assert ">3</a></span>" in value
     assert 'href="/inquiries?overdue=1"' in page
 
 

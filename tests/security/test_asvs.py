@@ -47,6 +47,10 @@ def test_v4_2_2_every_post_route_refuses_a_missing_csrf_token(database, db):
         "closure_day_id": 1,
         "mail_id": 1,
         "user_id": user.id,
+        "tag_id": 1,
+        "view_id": 1,
+        "template_id": 1,
+        "import_id": 1,
     }
     posts = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(posts) >= 30
@@ -135,8 +139,12 @@ def test_v14_5_3_no_cors_and_no_version_headers(client, login_as):
 
 
 @pytest.mark.parametrize(
-    "path", ["/inbox", "/inquiries", "/export/inquiries.csv", "/dashboard", "/account"]
-)
+    "path",
+    [
+        "/inbox", "/inquiries", "/export/inquiries.csv", "/export/inquiries.xlsx", "/dashboard",
+        "/dashboard/arsrapport", "/dashboard/arsrapport.xlsx", "/account",
+    ],
+)  # fmt: skip
 def test_v8_2_1_staff_pages_and_exports_are_not_cached(client, login_as, path):
     login_as("secretary_general")
     assert client.get(path).headers["Cache-Control"] == "no-store"

@@ -1,0 +1,117 @@
+"""Search everything: inquiries, organisations, contacts and messages for one term.
+
+Each group is two statements whatever the data (its first rows, and a count that stops at
+COUNT_CAP), so the page's cost does not grow with the register; groups the reader may not
+see are never queried.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, load_only
+
+from crm.auth.permissions import Permission
+from crm.conversation.models import Message
+from crm.core.sql import like_pattern
+from crm.extensions import db
+from crm.inquiries.models import Inquiry
+from crm.inquiries.queries import search_condition, search_words
+from crm.partners.models import Contact, Organisation
+
+SHOWN = 10  # rows per group
+COUNT_CAP = 1000  # counting stops here ("1000+")
+REFERENCE = re.compile(r"^SAM-\d{4}-\d{4,}$", re.IGNORECASE)
+
+
+@dataclass
+class Group:
+    """One kind of hit: the first SHOWN rows and how many there are (up to COUNT_CAP)."""
+
+    rows: list = field(default_factory=list)
+    count: int = 0
+
+    @property
+    def capped(self) -> bool:
+        return self.count >= COUNT_CAP
+
+    @property
+    def more(self) -> bool:
+        return self.count > len(self.rows)
+
+
+def exact_reference(term: str, user) -> str | None:
+    """The reference of the inquiry the term names exactly (`SAM-2026-0042`), if the user may
+    read inquiries and it exists."""
+    term = term.strip()
+    if not REFERENCE.match(term) or not user.can(Permission.INQUIRY_VIEW):
+        return None
+    return db.session.scalar(select(Inquiry.reference).where(Inquiry.reference == term.upper()))
+
+
+def may_search(user) -> bool:
+    """Whether the user may read any group at all (the admin reads none of them)."""
+    return user.can(Permission.INQUIRY_VIEW) or user.can(Permission.ORGANISATION_VIEW)
+
+
+def search_everything(term: str, user) -> dict[str, Group]:
+    """The groups the user may read, in the page's order, each with its first rows and count."""
+    groups: dict[str, Group] = {}
+    if not search_words(term):
+        return groups
+    if user.can(Permission.INQUIRY_VIEW):
+        found = search_condition(term)
+        groups["inquiries"] = _group(
+            select(Inquiry)
+            .options(load_only(Inquiry.reference, Inquiry.subject, Inquiry.organisation_name,
+                               Inquiry.status, Inquiry.created_at))
+            .where(found)
+            .order_by(Inquiry.created_at.desc(), Inquiry.id.desc()),
+            select(Inquiry.id).where(found),
+        )  # fmt: skip
+    if user.can(Permission.ORGANISATION_VIEW):
+        found = _every_word(term, Organisation.name, Organisation.short_name,
+                            Organisation.org_number, Organisation.email_domain)  # fmt: skip
+        groups["organisations"] = _group(
+            select(Organisation).where(*found).order_by(Organisation.name_key, Organisation.id),
+            select(Organisation.id).where(*found),
+        )
+        found = _every_word(term, Contact.name, Contact.email)
+        groups["contacts"] = _group(
+            select(Contact)
+            .options(joinedload(Contact.organisation).load_only(Organisation.name))
+            .where(*found)
+            .order_by(Contact.name, Contact.id),
+            select(Contact.id).where(*found),
+        )
+    if user.can(Permission.INQUIRY_VIEW):
+        found = _every_word(term, Message.body)
+        groups["messages"] = _group(
+            select(Message, Inquiry.reference, Inquiry.subject)
+            .join(Inquiry, Inquiry.id == Message.inquiry_id)
+            .options(load_only(Message.body, Message.direction, Message.created_at,
+                               Message.inquiry_id, Message.sender_name))
+            .where(*found)
+            .order_by(Message.created_at.desc(), Message.id.desc()),
+            select(Message.id).where(*found),
+        )  # fmt: skip
+    return groups
+
+
+def _every_word(term: str, *columns) -> list:
+    """Every word of the term in one of the columns (the list search's rule: AND of words)."""
+    return [
+        or_(*(func.lower(column).like(like_pattern(word), escape="\\") for column in columns))
+        for word in search_words(term)
+    ]
+
+
+def _group(rows_query, ids_query) -> Group:
+    """The first SHOWN rows and the count, always two statements (the page's cost is the same
+    for a rare term as for a common one)."""
+    result = db.session.execute(rows_query.limit(SHOWN)).unique()
+    rows = list(result.scalars() if len(rows_query.column_descriptions) == 1 else result)
+    capped = ids_query.limit(COUNT_CAP).subquery()
+    return Group(rows, db.session.scalar(select(func.count()).select_from(capped)))
