@@ -17,6 +17,7 @@ from crm.inquiries.queries import load_conflicts
 from crm.inquiries.statuses import OPEN_STATUSES
 from crm.partners.models import Contact, Organisation, email_key
 from crm.regions import regions
+from crm.tags.models import NAME_MAX as TAG_NAME_MAX
 from crm.validation import clean_line, database_id
 
 PAGE_SIZE = 50
@@ -29,6 +30,7 @@ class OrganisationFilters:
     type: str = ""
     relationship: str = ""
     region: str = ""
+    tag: str = ""  # a tag's name, in any case
 
     @classmethod
     def from_args(cls, args) -> OrganisationFilters:
@@ -41,6 +43,7 @@ class OrganisationFilters:
             type=pick("type", {t.value for t in OrganisationType}),
             relationship=pick("relationship", {r.value for r in Relationship}),
             region=pick("region", set(regions())),
+            tag=clean_line(args.get("tag"))[:TAG_NAME_MAX],
         )
 
     def as_args(self) -> dict:
@@ -82,6 +85,11 @@ def list_organisations(filters: OrganisationFilters, after: str | None = None):
         query = query.where(Organisation.relationship == filters.relationship)
     if filters.region:
         query = query.where(Organisation.region == filters.region)
+    if filters.tag:
+        from crm.tags.queries import organisation_tagged_condition
+        from crm.tags.services import fold
+
+        query = query.where(organisation_tagged_condition(Organisation.id, fold(filters.tag)))
     if after:
         key, _, row_text = clean_line(after).rpartition("|")
         if (row_id := database_id(row_text)) is not None:

@@ -29,7 +29,7 @@ from crm.partners.queries import (
 )
 from crm.regions import region_name, regions
 from crm.tags.forms import TagForm
-from crm.tags.queries import tag_names, tags_of_organisation
+from crm.tags.queries import tag_names, tags_by_organisation, tags_of_organisation
 
 bp = Blueprint("partners", __name__, url_prefix="/organisations")
 
@@ -42,6 +42,7 @@ def index():
     return render_template(
         "partners/list.html", rows=rows, filters=filters, next_cursor=next_cursor,
         regions=regions(), region_name=region_name,
+        tags=tags_by_organisation(organisation.id for organisation, *_ in rows),
     )  # fmt: skip
 
 

@@ -111,3 +111,29 @@ def tagged_condition(inquiry_id_column, key: str):
         .where(Tag.key == key, inquiry_tags.c.inquiry_id == inquiry_id_column)
         .exists()
     )
+
+
+def organisation_tagged_condition(organisation_id_column, key: str):
+    """Organisations that have the tag with this folded name (the register's tag filter)."""
+    return (
+        select(organisation_tags.c.organisation_id)
+        .join(Tag, Tag.id == organisation_tags.c.tag_id)
+        .where(Tag.key == key, organisation_tags.c.organisation_id == organisation_id_column)
+        .exists()
+    )
+
+
+def tags_by_organisation(organisation_ids) -> dict[int, list[Tag]]:
+    """The tags of many organisations (the register's page) in one statement, by id."""
+    found: dict[int, list[Tag]] = {organisation_id: [] for organisation_id in organisation_ids}
+    if not found:
+        return found
+    rows = db.session.execute(
+        select(organisation_tags.c.organisation_id, Tag)
+        .join(Tag, Tag.id == organisation_tags.c.tag_id)
+        .where(organisation_tags.c.organisation_id.in_(list(found)))
+        .order_by(Tag.key)
+    )
+    for organisation_id, tag in rows:
+        found[organisation_id].append(tag)
+    return found
