@@ -66,6 +66,10 @@ def clean_line(value: str | None) -> str:
 
 # The largest id a database integer holds (SQLite and PostgreSQL bigint).
 MAX_ID = 2**63 - 1
+# The largest id our `integer` primary keys hold. Compared one at a time a larger number just
+# finds no row, but PostgreSQL casts each value of an IN list to the column's type and refuses
+# one that does not fit: ids from a form that go into IN lists are checked against this.
+MAX_ROW_ID = 2**31 - 1
 
 
 def database_id(value: str | None) -> int | None:

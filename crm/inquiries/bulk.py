@@ -24,6 +24,7 @@ from crm.extensions import db
 from crm.inquiries import services
 from crm.inquiries.models import ConflictDeclaration, Inquiry
 from crm.inquiries.statuses import TRANSITIONS, Status
+from crm.validation import MAX_ROW_ID
 
 # The most inquiries one bulk request may name: a few list pages.
 BULK_MAX = 200
@@ -52,6 +53,7 @@ def selected_inquiries(ids) -> tuple[list[Inquiry], int]:
     ids = list(dict.fromkeys(ids))
     if not ids:
         return [], 0
+    possible = [i for i in ids if 0 < i <= MAX_ROW_ID]
     found = list(
         db.session.scalars(
             select(Inquiry)
@@ -59,7 +61,7 @@ def selected_inquiries(ids) -> tuple[list[Inquiry], int]:
                 joinedload(Inquiry.assignee),
                 selectinload(Inquiry.conflicts).joinedload(ConflictDeclaration.user),
             )
-            .where(Inquiry.id.in_(ids))
+            .where(Inquiry.id.in_(possible))
             .order_by(Inquiry.reference)
         )
     )

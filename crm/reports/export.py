@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
@@ -47,17 +48,20 @@ MAX_SELECTED = 1000  # a selection is what a person ticks on list pages; more is
 # CSV injection (CWE-1236, OWASP "CSV Injection"). A spreadsheet reads a cell as a formula when
 # it starts with = + - @ (or a tab or carriage return, which some programs skip first); a
 # full-width = + - @ or the minus sign U+2212 may be read the same way, and so may any of them
-# after leading spaces. What makes a formula harmful is a function call (HYPERLINK, WEBSERVICE,
-# DDE `cmd|…!A0`) or a cell reference, and both need a letter followed by a digit, a bracket or
-# one of ! | : $. So a cell starting with + or - stays as it is when it cannot be either: a phone
-# number (+46 70-123 45 67), a plain number (-5, +3,5), or words (-Anna, - Anna). Everything
-# else that starts with a trigger gets an apostrophe, which Excel hides and shows the text.
+# after leading spaces or invisible format characters (zero-width space, BOM, word joiner). What
+# makes a formula harmful is a function call (HYPERLINK, WEBSERVICE, DDE `cmd|…!A0`) or a cell
+# reference, and both need a letter followed by a digit, a bracket or one of ! | : $. So a cell
+# starting with + or - stays as it is when it cannot be either: a phone number (+46 70-123 45 67,
+# at least PHONE_DIGITS digits, so that `+1-1` is not one), a plain number (-5, +3,5), or words
+# (-Anna, - Anna). Everything else that starts with a trigger gets an apostrophe, which Excel
+# hides and shows the text.
 ALWAYS = frozenset("=@\t\r\n\uff1d\uff20")
 SIGNS = frozenset("+-\u2212\uff0b\uff0d")
+PHONE = re.compile(r"\+\d[\d \-()/.]*")  # a phone number in international form
+PHONE_DIGITS = 7  # the shortest international numbers; fewer digits is arithmetic (+1-1)
 HARMLESS_AFTER_SIGN = re.compile(
     r"""
-    \+\d[\d \-()/.]*  # a phone number in international form
-    | [+\-\u2212]?\d+(?:[.,]\d+)?  # a plain number
+    [+\-\u2212]?\d+(?:[.,]\d+)?  # a plain number
     | [+\-\u2212\uff0b\uff0d]\s*(?:[^\W\d_]+(?:[ .,'’\-]+[^\W\d_]+)*[ .,]*)?  # words, or a sign
     """,
     re.VERBOSE,
@@ -68,21 +72,59 @@ def neutralise(value: str | None) -> str:
     """The cell as CSV may hold it: an apostrophe before anything a spreadsheet would run."""
     if not value:
         return ""
-    stripped = value.lstrip()
+    cell = "'" + value if _runs(value) else value
+    if not SEPARATOR.search(value):
+        return cell
+    # A file written with `,` and opened by Excel with Swedish settings is split on `;` (and
+    # the other way round), and once such a reader has met a quote in mid-field it takes the
+    # rest of the line unquoted: every `,` `;` tab or line break in a value may start a cell.
+    parts = SEPARATOR.split(cell)
+    for index in range(2, len(parts), 2):
+        if _runs(parts[index], after_separator=True):
+            parts[index] = "'" + parts[index]
+    return "".join(parts)
+
+
+SEPARATOR = re.compile(r"([,;\t\r\n])")
+
+
+def _runs(value: str, after_separator: bool = False) -> bool:
+    """Whether a spreadsheet could read the cell as a formula worth running."""
+    if not value:
+        return False
+    stripped = _without_leading_blanks(value, quotes=after_separator)
     first = stripped[:1]
     if value[0] in ALWAYS or first in ALWAYS:
-        return "'" + value
-    if first in SIGNS and not HARMLESS_AFTER_SIGN.fullmatch(stripped):
-        return "'" + value
-    return value
+        return True
+    return first in SIGNS and not _harmless_after_sign(stripped)
+
+
+def _without_leading_blanks(value: str, quotes: bool = False) -> str:
+    """The value from its first character that is neither whitespace nor an invisible format
+    character (Unicode category Cf: zero-width space, BOM, word joiner…), nor a double quote
+    when `quotes` (a cell a reader starts in mid-value may open with one)."""
+    start = 0
+    while start < len(value) and (
+        value[start].isspace()
+        or unicodedata.category(value[start]) == "Cf"
+        or (quotes and value[start] == '"')
+    ):
+        start += 1
+    return value[start:]
+
+
+def _harmless_after_sign(text: str) -> bool:
+    if PHONE.fullmatch(text) and sum(character.isdigit() for character in text) >= PHONE_DIGITS:
+        return True
+    return HARMLESS_AFTER_SIGN.fullmatch(text) is not None
 
 
 def selected_ids(values) -> list[int]:
     """The ids ticked on the list, each once; anything that is no id is dropped."""
-    from crm.validation import database_id
+    from crm.validation import MAX_ROW_ID, database_id
 
     ids = (database_id(value) for value in values)
-    return sorted({found for found in ids if found is not None})
+    return sorted({found for found in ids if found is not None and 0 < found <= MAX_ROW_ID})
 
 
 def selection_conditions(ids) -> list:

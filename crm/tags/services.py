@@ -237,7 +237,9 @@ def merge_tags(source: Tag, target: Tag, actor) -> MergeResult:
                 select(owner, literal(target.id)).where(
                     table.c.tag_id == source.id, owner.not_in(already)
                 ),
-            )
+            ),
+            # psycopg reports -1 rows for INSERT … SELECT unless SQLAlchemy is asked to keep it
+            execution_options={"preserve_rowcount": True},
         )
         both = db.session.execute(delete(table).where(table.c.tag_id == source.id)).rowcount
         moved[name] = (result.rowcount, both - result.rowcount)

@@ -90,6 +90,22 @@ def widest(page) -> list[str]:
     )
 
 
+def small_targets(page) -> list[str]:
+    """Visible controls a thumb would miss on a phone: lower than 44 px (24 px for check
+    boxes and radio buttons, whose labels widen the target)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(
+              'button, [role=button], select, summary, input:not([type=hidden])')]
+            .filter(e => e.offsetParent !== null && !e.closest('.visually-hidden'))
+            .filter(e => {
+              const h = e.getBoundingClientRect().height;
+              return ['checkbox', 'radio'].includes(e.type) ? h < 23.5 : h < 43.5; })
+            .slice(0, 5)
+            .map(e => `${e.tagName.toLowerCase()}.${e.className} "${(e.innerText || e.name || '')
+              .trim().slice(0, 20)}" ${Math.round(e.getBoundingClientRect().height)}px`)"""
+    )
+
+
 def switch_language(page, lang: str) -> None:
     button = page.locator(f"header button[lang={lang}]")
     if button.count():
@@ -102,16 +118,20 @@ def check(page, name: str, lang: str, state: str | None, screenshot: bool) -> No
     html = page.content()  # before axe adds its own script to the page
     violations = run_axe(page)
     RESULTS.append({"page": name, "lang": lang, "url": page.url, "violations": violations})
-    too_wide = []
+    too_wide = []  # and, at 390 px, too small to tap
     for width in (1280, 414, 390, 360):
         page.set_viewport_size({"width": width, "height": 900})
         scroll_width = page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > width:
             too_wide.append(f"{scroll_width} px wide at {width} px: {widest(page)}")
+        if width == 390:
+            small = small_targets(page)
+            if small:
+                too_wide.append(f"controls under 44 px high at 390 px: {small}")
         if screenshot and width in (1280, 390):
             page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
-    assert too_wide == [], f"{name} [{lang}] scrolls sideways: {too_wide}"
+    assert too_wide == [], f"{name} [{lang}] on a phone: {too_wide}"
     serious = [
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in violations
