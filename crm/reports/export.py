@@ -38,7 +38,8 @@ COLUMNS = (
     Column("Utfall", 14), Column("Kanal", 12), Column("Organisation", 32, "text"),
     Column("Organisationstyp", 22), Column("Kontaktperson", 24, "text"),
     Column("E-post", 30, "text"), Column("Telefon", 18, "text"), Column("Kategori", 22),
-    Column("Län", 26), Column("Rubrik", 48, "text"), Column("Ansvarig", 22, "text"),
+    Column("Län", 26), Column("Rubrik", 48, "text"), Column("Etiketter", 28, "text"),
+    Column("Ansvarig", 22, "text"),
     Column("Första svar", 12, "day"), Column("Avslutad", 12, "day"),
 )  # fmt: skip
 HEADER = tuple(column.header for column in COLUMNS)
@@ -156,7 +157,8 @@ def inquiry_rows(conditions):
             _text(Inquiry.outcome), _text(Inquiry.channel), Inquiry.organisation_name,
             _text(Inquiry.organisation_type), Inquiry.contact_name, Inquiry.email, Inquiry.phone,
             _text(Inquiry.category),
-            _region_codes(), Inquiry.subject, User.name, _moment(Inquiry.first_response_at),
+            _region_codes(), Inquiry.subject, _tag_names(), User.name,
+            _moment(Inquiry.first_response_at),
             _moment(Inquiry.closed_at),
         )
         .outerjoin(User, User.id == Inquiry.assignee_id)
@@ -170,12 +172,12 @@ def inquiry_rows(conditions):
                 reference, _local(created_at, zone).replace(tzinfo=None, second=0,
                 microsecond=0), status[state], outcome[ending], channel[via],
                 organisation_name, organisation_type[kind], contact_name, email, phone,
-                category[about], region_list(codes), subject, assignee,
+                category[about], region_list(codes), subject, _tag_list(tags), assignee,
                 _day(first_response_at, zone), _day(closed_at, zone),
             )
             for (
                 reference, created_at, state, ending, via, organisation_name, kind, contact_name,
-                email, phone, about, codes, subject, assignee, first_response_at, closed_at,
+                email, phone, about, codes, subject, tags, assignee, first_response_at, closed_at,
             ) in batch
         ]  # fmt: skip
 
@@ -295,6 +297,36 @@ def _region_codes():
         .correlate(Inquiry)
         .scalar_subquery()
     )
+
+
+# Tag names hold no control characters, so this one separates them safely in the aggregate.
+TAG_SEPARATOR = "\x1f"
+
+
+def _tag_names():
+    """The inquiry's tag names as one column of the main query (sorted in Python: SQLite's
+    group_concat has no order)."""
+    from crm.tags.models import Tag, inquiry_tags
+
+    aggregate = (
+        func.string_agg(Tag.name, TAG_SEPARATOR)
+        if db.engine.dialect.name == "postgresql"
+        else func.group_concat(Tag.name, TAG_SEPARATOR)
+    )
+    return (
+        select(aggregate)
+        .select_from(inquiry_tags)
+        .join(Tag, Tag.id == inquiry_tags.c.tag_id)
+        .where(inquiry_tags.c.inquiry_id == Inquiry.id)
+        .correlate(Inquiry)
+        .scalar_subquery()
+    )
+
+
+def _tag_list(names: str | None) -> str | None:
+    if not names:
+        return None
+    return ", ".join(sorted(names.split(TAG_SEPARATOR), key=str.casefold))
 
 
 def _region_list(codes: str | None, names: dict[str, str]) -> str:

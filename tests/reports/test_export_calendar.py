@@ -83,7 +83,7 @@ def test_export_shows_the_outcome_after_the_status(client, db, login_as):
     by_reference = {row[0]: row for row in rows[1:]}
     assert by_reference[closed.reference][2:4] == ["Avslutad", "Avböjd"]
     assert by_reference[open_one.reference][2:4] == ["Bedömd", ""]
-    assert len(rows[0]) == len(by_reference[closed.reference]) == 16
+    assert len(rows[0]) == len(by_reference[closed.reference]) == 17
     only = read_csv(client.get("/export/inquiries.csv?outcome=declined"))
     assert [row[0] for row in only[1:]] == [closed.reference]
 

@@ -146,7 +146,7 @@ def test_xlsx_has_the_csv_columns_and_writes_text_as_text(client, db, login_as):
     assert [cell.value for cell in rows[0]] == list(HEADER)
     assert all(cell.font.bold for cell in rows[0])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:P{len(HOSTILE) + 1}"
+    assert sheet.auto_filter.ref == f"A1:Q{len(HOSTILE) + 1}"
     assert sheet.column_dimensions["M"].width > sheet.column_dimensions["A"].width
     body = rows[1:]
     assert len(body) == len(HOSTILE)
@@ -174,10 +174,11 @@ def test_xlsx_days_are_dates(client, db, login_as):
         first_response_at=datetime(2026, 3, 3, 9, 0, tzinfo=UTC),
     )
     row = list(read_xlsx(client.get("/export/inquiries.xlsx")).active.iter_rows())[1]
-    assert row[14].is_date
-    assert row[14].value.date() == date(2026, 3, 3)
-    assert row[14].number_format == "yyyy-mm-dd"
-    assert row[15].value is None  # not closed: an empty cell
+    first_response, closed = HEADER.index("Första svar"), HEADER.index("Avslutad")
+    assert row[first_response].is_date
+    assert row[first_response].value.date() == date(2026, 3, 3)
+    assert row[first_response].number_format == "yyyy-mm-dd"
+    assert row[closed].value is None  # not closed: an empty cell
 
 
 def test_xlsx_follows_the_filters_and_is_audited(client, db, login_as):
@@ -195,7 +196,7 @@ def test_xlsx_follows_the_filters_and_is_audited(client, db, login_as):
 
 def test_csv_and_xlsx_share_the_columns():
     assert tuple(column.header for column in COLUMNS) == HEADER
-    assert len(HEADER) == 16
+    assert len(HEADER) == 17
 
 
 # ---- a selection, by POST ------------------------------------------------------------------
@@ -276,3 +277,23 @@ def test_list_hides_the_export_menu_from_the_board(client, db, login_as):
     login_as("board")
     page = client.get("/inquiries").text
     assert "/export/inquiries" not in page
+
+
+def test_both_exports_carry_the_tags_sorted_and_formula_safe(client, db, login_as):
+    from crm.tags.services import tag_inquiry
+
+    me = login_as("secretary_general")
+    tagged, plain = InquiryFactory(), InquiryFactory()
+    with client.application.test_request_context():
+        for name in ("remiss", "Folk och Kultur 2027", "=HYPERLINK(1)"):
+            tag_inquiry(tagged, name, me)
+    db.session.commit()
+    column = HEADER.index("Etiketter")
+    rows = {row[0]: row for row in read_csv(client.get("/export/inquiries.csv"), ";")[1:]}
+    assert rows[tagged.reference][column] == "'=HYPERLINK(1), Folk och Kultur 2027, remiss"
+    assert rows[plain.reference][column] == ""
+    sheet = read_xlsx(client.get("/export/inquiries.xlsx")).active
+    cells = {row[0].value: row[column] for row in sheet.iter_rows(min_row=2)}
+    assert cells[tagged.reference].value == "=HYPERLINK(1), Folk och Kultur 2027, remiss"
+    assert cells[tagged.reference].data_type == "s"  # text, never a formula
+    assert cells[plain.reference].value is None
