@@ -77,10 +77,13 @@ def _postgres_connect_args(config, query) -> dict:
         # ...and so is one whose sent data (a query, a COMMIT) stays unacknowledged this long.
         "tcp_user_timeout": int(config["DATABASE_NETWORK_TIMEOUT"] * 1000),
     }
+    # Times are stored in UTC and reports group them with extract(): the session's time zone
+    # must be UTC whatever the server's default is, or a month's bar and its list disagree.
+    options = [query.get("options", ""), "-c timezone=UTC"]
     statement_ms = int(config["DATABASE_STATEMENT_TIMEOUT"] * 1000)
     if statement_ms > 0:
-        given = query.get("options", "")
-        args["options"] = f"{given} -c statement_timeout={statement_ms}".strip()
+        options.append(f"-c statement_timeout={statement_ms}")
+    args["options"] = " ".join(option for option in options if option)
     return args
 
 

@@ -322,18 +322,19 @@ def year_summary(period: Period, now=None) -> dict:
 def working_days_to_response(period: Period) -> tuple[int | None, int | None]:
     """Median and 9-in-10 first-response times of the period's inquiries in Swedish working
     days, counted as the target counts them (working days that ended between arrival and
-    response: 0 is the same working day), nearest rank like the hours (two statements)."""
+    response, less those given back for time on hold: 0 is the same working day), nearest
+    rank like the hours (two statements)."""
     from crm.workdays.services import closure_days, working_days_between
 
     rows = db.session.execute(
-        select(Inquiry.created_at, Inquiry.first_response_at).where(
+        select(Inquiry.created_at, Inquiry.first_response_at, Inquiry.response_paused_days).where(
             _in_period(period), Inquiry.first_response_at.is_not(None)
         )
     ).all()
     closures = closure_days(start=period.start.date())
     days = sorted(
-        working_days_between(created, responded, closures)
-        for created, responded in rows
+        max(working_days_between(created, responded, closures) - (paused or 0), 0)
+        for created, responded, paused in rows
         if responded >= created
     )
     return tuple(nearest_rank(days, fraction) for fraction in (0.5, 0.9))

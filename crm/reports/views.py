@@ -204,8 +204,9 @@ def _export_scope(format_: str):
             back = safe_next(request.form.get("next")) or url_for("inquiries.index")
             return redirect(back, 303)
         conditions = selection_conditions(ids)
+        # the ids (no personal data themselves) tell later whose data left, as filters do
         audit("personal_data_exported", current_user, None, what=what, format=format_,
-              selected=len(ids))  # fmt: skip
+              selected=len(ids), inquiries=ids)  # fmt: skip
         return conditions
     filters = InquiryFilters.from_args(request.args)
     audit("personal_data_exported", current_user, None, what=what, format=format_,

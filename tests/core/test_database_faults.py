@@ -391,6 +391,8 @@ def test_postgres_connections_carry_the_configured_limits(database, monkeypatch)
     app = make_app(database)
     with app.app_context(), _db.engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "7s"
+        # reports group by extract(month …): UTC, whatever the server's default zone
+        assert connection.exec_driver_sql("SHOW timezone").scalar() == "UTC"
         driver = connection.connection.driver_connection
         parameters = driver.info.get_parameters()
         assert parameters["connect_timeout"] == "3"

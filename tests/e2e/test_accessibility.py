@@ -112,7 +112,7 @@ def switch_language(page, lang: str) -> None:
         button.click()
 
 
-def check(page, name: str, lang: str, state: str | None, screenshot: bool) -> None:
+def check(page, name: str, lang: str, state: str | None) -> None:
     if state == "errors":
         page.click("main form button[type=submit]")
     html = page.content()  # before axe adds its own script to the page
@@ -128,7 +128,7 @@ def check(page, name: str, lang: str, state: str | None, screenshot: bool) -> No
             small = small_targets(page)
             if small:
                 too_wide.append(f"controls under 44 px high at 390 px: {small}")
-        if screenshot and width in (1280, 390):
+        if width in (1280, 390):  # every page, both languages (issue 19), for people to look at
             page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})
     assert too_wide == [], f"{name} [{lang}] on a phone: {too_wide}"
@@ -180,7 +180,7 @@ def test_public_pages_have_no_serious_violations(page_for, lang, name, who, path
     page.goto("/")
     switch_language(page, lang)
     page.goto(path)
-    check(page, name, lang, state, screenshot=True)
+    check(page, name, lang, state)
 
 
 def test_receipt_status_and_withdraw_pages(page_for):
@@ -196,13 +196,13 @@ def test_receipt_status_and_withdraw_pages(page_for):
     page.check("#consent")
     page.click("main form button[type=submit]")
     page.wait_for_url("**/samverkan/tack")
-    check(page, "receipt", "sv", None, screenshot=True)
+    check(page, "receipt", "sv", None)
     page.click("text=Följ din förfrågan")
-    check(page, "status", "sv", None, screenshot=True)
+    check(page, "status", "sv", None)
     switch_language(page, "en")
-    check(page, "status", "en", None, screenshot=False)
+    check(page, "status", "en", None)
     page.click("text=Withdraw the inquiry")
-    check(page, "withdraw", "en", None, screenshot=False)
+    check(page, "withdraw", "en", None)
 
 
 @pytest.mark.parametrize("lang", ["sv", "en"])
@@ -218,7 +218,7 @@ def test_staff_pages_have_no_serious_violations(page_for, lang, name, who, path,
         link = page.locator("main table a").first.get_attribute("href")
         path = link
     page.goto(path)
-    check(page, name, lang, state, screenshot=True)
+    check(page, name, lang, state)
 
 
 @pytest.mark.parametrize(("lang", "weeks"), [("sv", 6), ("en", 7)])
@@ -241,7 +241,7 @@ def test_closure_days_page_with_rows(page_for, lang, weeks):
     page.click("main form button[type=submit]")
     page.wait_for_url("**/admin/closure-days")
     assert page.locator("main table").first.locator("text=Personaldag").count() >= 1
-    check(page, "closure-days-rows", lang, None, screenshot=True)
+    check(page, "closure-days-rows", lang, None)
 
 
 def test_inquiry_page_after_declaring_a_conflict(page_for):
@@ -251,14 +251,14 @@ def test_inquiry_page_after_declaring_a_conflict(page_for):
     page.goto("/inquiries")
     page.goto(page.locator("main table a").last.get_attribute("href"))
     page.click("summary:text-is('Anmäl jäv')")
-    check(page, "inquiry-conflict-form", "sv", None, screenshot=False)
+    check(page, "inquiry-conflict-form", "sv", None)
     page.fill("#reason", "Jag är styrelseledamot i organisationen.")
     page.click("main form button:has-text('Anmäl jäv')")
     assert "Du har anmält jäv" in page.inner_text("main")
-    check(page, "inquiry-conflict", "sv", None, screenshot=True)
+    check(page, "inquiry-conflict", "sv", None)
     switch_language(page, "en")
     assert "You have declared a conflict of interest" in page.inner_text("main")
-    check(page, "inquiry-conflict", "en", None, screenshot=False)
+    check(page, "inquiry-conflict", "en", None)
 
 
 def test_every_page_title_says_where_you_are(page_for):

@@ -26,20 +26,20 @@ def test_journey_9_a_conversation_both_ways(page_for, live_server):
     submitter.fill("#answer-body", "Budgeten är 40 000 kr.")
     submitter.click("main form button:text-is('Skicka')")
     assert "Tack! Ditt svar är skickat." in submitter.inner_text("main")
-    check(submitter, "status-thread", "sv", None, screenshot=True)
+    check(submitter, "status-thread", "sv", None)
     switch_language(submitter, "en")
-    check(submitter, "status-thread", "en", None, screenshot=False)
+    check(submitter, "status-thread", "en", None)
 
     staff.goto("/inbox")
     answered = staff.locator("table", has=staff.locator("caption:text-is('Svar från avsändaren')"))
     answered.locator(f"text={reference}").click()
     assert "Budgeten är 40 000 kr." in staff.inner_text("ol.thread")
     assert "Avsändaren svarade" in staff.inner_text(".answered-notice")
-    check(staff, "inquiry-thread", "sv", None, screenshot=True)
+    check(staff, "inquiry-thread", "sv", None)
     staff.click("button:text-is('Inget svar behövs')")
     assert staff.locator(".answered-notice").count() == 0
     switch_language(staff, "en")
-    check(staff, "inquiry-thread", "en", None, screenshot=False)
+    check(staff, "inquiry-thread", "en", None)
 
 
 def test_the_status_page_answer_works_without_javascript(page_for, live_server):
@@ -70,9 +70,9 @@ def test_the_unsorted_queue_sorts_a_mail_into_a_new_inquiry(page_for, live_serve
     log_in(staff, "secretary_general")
     staff.goto("/inbox")
     staff.click("text=väntar på att sorteras")
-    check(staff, "unsorted", "sv", None, screenshot=True)
+    check(staff, "unsorted", "sv", None)
     switch_language(staff, "en")
-    check(staff, "unsorted", "en", None, screenshot=False)
+    check(staff, "unsorted", "en", None)
     switch_language(staff, "sv")
     card = staff.locator("article.unsorted-mail", has_text="Konferens 2027")
     card.locator("text=Gör en ny förfrågan av den").click()

@@ -209,8 +209,9 @@ def test_post_exports_just_the_selected_inquiries(client, db, login_as, path):
     response = client.post(
         path + "?category=research",  # the filters do not apply to a selection
         # an id beyond a PostgreSQL integer is dropped, not a database error in the IN list
-        data={"selected": [str(first.id), str(second.id), "999999", "abc", str(first.id),
-                           str(2**40)]},  # fmt: skip
+        data={
+            "selected": [str(first.id), str(second.id), "999999", "abc", str(first.id), str(2**40)]
+        },
     )
     assert response.status_code == 200
     if path.endswith(".csv"):
