@@ -34,6 +34,15 @@ def local_now() -> datetime:
     return utcnow().astimezone(local_zone())
 
 
+def month_start(year: int, month: int) -> datetime:
+    """Midnight on the first of the month in Swedish time, as a UTC moment: where a month,
+    quarter or year of the reports and the list's filters begins (month 13 is January of the
+    next year). An inquiry at 00:30 on 1 April in Stockholm belongs to April."""
+    extra_years, month_index = divmod(month - 1, 12)
+    local = datetime(year + extra_years, month_index + 1, 1, tzinfo=local_zone())
+    return local.astimezone(UTC)
+
+
 def local_today() -> date:
     """Today in Sweden: after 22:00 UTC in summer (23:00 in winter) a day later than in UTC."""
     return local_now().date()

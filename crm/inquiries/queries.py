@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, exists, false, func, or_, select, text, true
 from sqlalchemy.orm import joinedload, load_only, selectinload
@@ -24,7 +24,7 @@ from crm.inquiries.models import (
 )
 from crm.inquiries.statuses import OPEN_STATUSES, Outcome, Status
 from crm.tags.models import NAME_MAX as TAG_NAME_MAX
-from crm.timeutil import local_today, utcnow
+from crm.timeutil import local_today, month_start, utcnow
 from crm.validation import clean_line, database_id, plausible_year
 
 INBOX_LIMIT = 50
@@ -334,7 +334,11 @@ def _counterpart_reference_starts(term: str):
     folded (`counterpart_key_of`: no spaces, any case). Only inquiries with a number are in
     its partial index (migration 0016), which the IS NOT NULL names, so this arm of the OR
     reads that small index beside the text search's (a plain condition, not a subquery:
-    PostgreSQL can combine two index scans for an OR, not an index scan and a subplan)."""
+    PostgreSQL can combine two index scans for an OR, not an index scan and a subplan).
+    A term wholly in quotes (the search's "phrase") is the number without them."""
+    term = term.strip()
+    if len(term) > 1 and term[0] == term[-1] == '"':
+        term = term[1:-1]
     key = counterpart_key_of(term)
     if key is None or len(key) > COUNTERPART_KEY_MAX:
         return false()
@@ -390,11 +394,7 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
             )
         )
     if filters.year:
-        start = datetime(filters.year, 1, 1, tzinfo=UTC)
-        conditions += [
-            Inquiry.created_at >= start,
-            Inquiry.created_at < start.replace(year=filters.year + 1),
-        ]
+        conditions.append(created_between(*_months(filters.year, 1, 12)))
     if filters.outcome:
         conditions.append(Inquiry.outcome == filters.outcome)
     if filters.overdue:
@@ -407,11 +407,8 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
     if filters.channel:
         conditions.append(Inquiry.channel == filters.channel)
     if filters.outcome_year:
-        start = datetime(filters.outcome_year, 1, 1, tzinfo=UTC)
-        conditions += [
-            Inquiry.closed_at >= start,
-            Inquiry.closed_at < start.replace(year=filters.outcome_year + 1),
-        ]
+        start, end = _months(filters.outcome_year, 1, 12)
+        conditions += [Inquiry.closed_at >= start, Inquiry.closed_at < end]
     if filters.age:
         conditions.append(age_condition(int(filters.age), utcnow()))
     if filters.tag:
@@ -423,10 +420,9 @@ def filter_conditions(filters: InquiryFilters, user) -> list:
 
 
 def _months(year: int, first: int, count: int) -> tuple[datetime, datetime]:
-    """From the first of month `first` to the first of the month `count` months later, UTC."""
-    end_year, end_month = divmod(first - 1 + count, 12)
-    start = datetime(year, first, 1, tzinfo=UTC)
-    return start, datetime(year + end_year, end_month + 1, 1, tzinfo=UTC)
+    """From the first of month `first` to the first of the month `count` months later, each at
+    midnight in Swedish time (as the dashboard counts them)."""
+    return month_start(year, first), month_start(year, first + count)
 
 
 def list_inquiries(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -46,6 +47,7 @@ from crm.inquiries.forms import (
     StatusForm,
     UseTemplateForm,
 )
+from crm.inquiries.intake import status_link
 from crm.inquiries.queries import (
     InquiryFilters,
     assignment_candidates,
@@ -457,6 +459,8 @@ def reply(reference: str):
         return _preview_reply(reference, form)
     if "edit" in request.form:  # back from the preview: the text in the form, nothing sent
         flash(_("Svaret är inte skickat. Ändra det nedan och skicka när det är klart."), "info")
+        if _files_chosen():  # a browser cannot put them back in the files field
+            form.files.errors = [_("Filerna du valde följer inte med tillbaka. Välj dem igen.")]
         return render_detail(get_inquiry_or_404(reference), {"reply": form})
     return _act(
         reference, "reply", form,
@@ -480,11 +484,26 @@ def _preview_reply(reference: str, form):
     except DomainError as exc:
         show_domain_error(form, exc)
         return render_detail(inquiry, {"reply": form}, 422)
-    files_left_behind = any(file.filename for file in request.files.getlist("files"))
+    files_left_behind = _files_chosen()
     return render_template(
-        "inquiries/reply_preview.html", inquiry=inquiry, form=form, preview=preview,
-        files_left_behind=files_left_behind,
+        "inquiries/reply_preview.html", inquiry=inquiry, form=form,
+        preview=_without_status_link(inquiry, preview), files_left_behind=files_left_behind,
     )  # fmt: skip
+
+
+def _files_chosen() -> bool:
+    return any(file.filename for file in request.files.getlist("files"))
+
+
+def _without_status_link(inquiry, preview):
+    """The preview with the submitter's private status link named, not shown: it is their
+    key to the status page, where they answer as themselves, and staff never see it (only its
+    hash is stored); the e-mail sent carries it."""
+    link = status_link(inquiry)
+    if not link:
+        return preview
+    named = _("[avsändarens personliga länk till statussidan]")
+    return replace(preview, text=preview.text.replace(link, named))
 
 
 @bp.post("/inquiries/<reference>/diarienummer")

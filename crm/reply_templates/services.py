@@ -12,6 +12,7 @@ from babel.dates import format_date
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
+from crm.audit.models import AuditLog
 from crm.audit.services import audit
 from crm.auth.permissions import Permission
 from crm.errors import DomainError, NotPermitted
@@ -226,14 +227,21 @@ DEFAULTS = (
 )
 
 
+SEEDED = "reply_templates_seeded"
+
+
 def seed_templates() -> int:
-    """Add the default shared templates when there are no shared templates at all; returns
-    how many were added. Once the set exists it is the council's: running this again never
-    brings back a default someone removed or renamed."""
-    if db.session.scalar(select(exists().where(ReplyTemplate.owner_id.is_(None)))):
+    """Add the default shared templates once, and only when there are no shared templates;
+    returns how many were added. Once the set exists it is the council's: running this again
+    (every `make run`) never brings back a default someone removed or renamed, not even when
+    they removed them all. The audit row written here, which is never purged, is what
+    remembers that the defaults were given."""
+    given = exists().where(AuditLog.action == SEEDED)
+    shared = exists().where(ReplyTemplate.owner_id.is_(None))
+    if db.session.scalar(select(given | shared)):
         return 0
     for name, text_sv, text_en in DEFAULTS:
         db.session.add(ReplyTemplate(name=name, text_sv=text_sv, text_en=text_en))
     db.session.flush()
-    audit("reply_templates_seeded", None, None, actor_label="flask crm seed-templates")
+    audit(SEEDED, None, None, actor_label="flask crm seed-templates")
     return len(DEFAULTS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, extract, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, load_only
@@ -14,7 +14,7 @@ from crm.inquiries.models import Inquiry, InquiryRegion
 from crm.inquiries.queries import AGE_BUCKETS, LISTED_COLUMNS, created_between
 from crm.inquiries.statuses import GENUINE_OUTCOMES, OPEN_STATUSES, Outcome, Status
 from crm.partners.models import Organisation
-from crm.timeutil import local_today, utcnow
+from crm.timeutil import local_today, month_start, utcnow
 from crm.validation import database_id, plausible_year
 
 BOARD_COLUMNS = tuple(status for status in Status if status in OPEN_STATUSES)
@@ -128,20 +128,22 @@ class Period:
         )
 
     @property
+    def months(self) -> list[int]:
+        first = 1 if self.quarter is None else 3 * (self.quarter - 1) + 1
+        return list(range(first, first + (12 if self.quarter is None else 3)))
+
+    @property
     def start(self) -> datetime:
-        month = 1 if self.quarter is None else 3 * (self.quarter - 1) + 1
-        return datetime(self.year, month, 1, tzinfo=UTC)
+        """The period's first moment: midnight in Swedish time, in UTC."""
+        return month_start(self.year, self.months[0])
 
     @property
     def end(self) -> datetime:
-        if self.quarter is None or self.quarter == 4:
-            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
-        return datetime(self.year, 3 * self.quarter + 1, 1, tzinfo=UTC)
+        return month_start(self.year, self.months[-1] + 1)
 
     @property
-    def months(self) -> list[int]:
-        first = self.start.month
-        return list(range(first, first + (12 if self.quarter is None else 3)))
+    def first_day(self) -> date:
+        return date(self.year, self.months[0], 1)
 
 
 def _in_period(period: Period):
@@ -172,10 +174,28 @@ def percentiles(values_query, *fractions: float) -> list[float | None]:
     return [float(found) if found is not None else None for found in row]
 
 
+def local_month(column, period: Period):
+    """The month in Swedish time a moment of the period falls in, as SQL both databases run:
+    a CASE over the months' first moments (extract() would give the UTC month)."""
+    return case(
+        *[(column < month_start(period.year, month + 1), month) for month in period.months],
+        else_=period.months[-1],
+    )
+
+
+def local_year(column, now=None):
+    """The year in Swedish time of a moment, as SQL: a CASE over the years' first moments from
+    2000 to next year."""
+    last = (now or utcnow()).year + 1
+    return case(
+        *[(column < month_start(year + 1, 1), year) for year in range(2000, last)], else_=last
+    )
+
+
 def dashboard(period: Period) -> dict:
     """Every figure on the dashboard for the period; each a single aggregate query."""
     in_period = _in_period(period)
-    month = extract("month", Inquiry.created_at)
+    month = local_month(Inquiry.created_at, period)
     per_month = {
         int(m): count
         for m, count in db.session.execute(
@@ -268,7 +288,7 @@ def overdue_now(now=None) -> int:
 
 def outcomes_per_year() -> list[tuple[int, dict]]:
     """Agreed, declined and withdrawn inquiries per year of their outcome, closed or not."""
-    year = extract("year", Inquiry.closed_at)
+    year = local_year(Inquiry.closed_at)
     rows = db.session.execute(
         select(year, Inquiry.outcome, func.count())
         .where(Inquiry.outcome.in_(GENUINE_OUTCOMES), Inquiry.closed_at.is_not(None))
@@ -331,7 +351,7 @@ def working_days_to_response(period: Period) -> tuple[int | None, int | None]:
             _in_period(period), Inquiry.first_response_at.is_not(None)
         )
     ).all()
-    closures = closure_days(start=period.start.date())
+    closures = closure_days(start=period.first_day)
     days = sorted(
         max(working_days_between(created, responded, closures) - (paused or 0), 0)
         for created, responded, paused in rows

@@ -51,7 +51,7 @@ def dashboard_page():
         current_app.config["DASHBOARD_CACHE_SECONDS"],
         lambda: dashboard(period),
     )
-    month_name = lambda m: format_date(period.start.replace(month=m).date(), "LLLL")  # noqa: E731
+    month_name = lambda m: format_date(period.first_day.replace(month=m), "LLLL")  # noqa: E731
     # Every bar leads to the list filtered to exactly the inquiries it counts.
     scope = {"year": period.year, "quarter": period.quarter}
     listed = lambda **args: url_for("inquiries.index", **scope, **args)  # noqa: E731

@@ -222,6 +222,16 @@ def test_seeding_adds_the_defaults_once_and_never_brings_one_back(ctx, db, secre
     assert db.session.scalar(select(func.count()).select_from(ReplyTemplate)) == len(DEFAULTS) - 1
 
 
+def test_removing_every_default_does_not_bring_them_back(ctx, db, secretary):
+    """`make run` seeds on every start: a council that removed all the defaults (to start
+    from an empty list) must not find them back after the next restart."""
+    seed_templates()
+    for template in db.session.scalars(select(ReplyTemplate)).all():
+        delete_template(template, secretary)
+    assert seed_templates() == 0
+    assert db.session.scalar(select(func.count()).select_from(ReplyTemplate)) == 0
+
+
 def test_the_defaults_use_only_known_placeholders():
     for name, text_sv, text_en in DEFAULTS:
         assert unknown_placeholders(text_sv) == [], name

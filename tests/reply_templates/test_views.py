@@ -64,6 +64,52 @@ def test_the_template_comes_in_the_submitters_language_unless_another_is_chosen(
     assert textarea(page).startswith("Hej Jane Doe")
 
 
+def test_v5_3_3_braces_and_markup_in_names_and_templates_are_text_everywhere(client, db, login_as):
+    """A contact, writer or template holding `{…}`, `%(…)s`, Jinja or HTML: shown as text on
+    the pages, never expanded twice, plain in the text e-mail and escaped in its HTML."""
+    login_as("secretary_general", name="<b>Greta</b> {referens}")
+    inquiry = InquiryFactory(contact_name="<img src=x>{organisation}%(x)s{{ 7*7 }}")
+    template = make(
+        db, name="<i>Mall</i>", text_sv="Hej {kontakt} <u>u</u> {{ 7*7 }} /{handläggare}"
+    )
+    listed = client.get("/svarsmallar").text
+    assert "<i>Mall</i>" not in listed
+    assert "&lt;i&gt;Mall&lt;/i&gt;" in listed
+    page = client.get(f"/inquiries/{inquiry.reference}", query_string={"mall": template.id}).text
+    for markup in ("<i>Mall", "<img src=x>", "<u>u</u>"):
+        assert markup not in page
+    body = textarea(page)
+    expected = (
+        "Hej <img src=x>{organisation}%(x)s{{ 7*7 }} <u>u</u> {{ 7*7 }} /<b>Greta</b> {referens}"
+    )
+    assert body == expected
+    path = f"/inquiries/{inquiry.reference}/reply"
+    key = new_submission_id()
+    preview = client.post(path, data={"body": body, "preview": "1", "submission_id": key}).text
+    for markup in ("<img src=x>", "<b>Greta", "<u>u</u>"):
+        assert markup not in preview
+    assert "{{ 7*7 }}" in html.unescape(preview)  # the text as written, not evaluated
+    assert client.post(path, data={"body": body, "submission_id": key}).status_code == 302
+    mail = db.session.scalar(select(OutboxMessage))
+    assert expected in mail.body_text
+    assert "<img src=x>" not in mail.body_html
+    assert "&lt;img src=x&gt;" in mail.body_html
+
+
+@pytest.mark.parametrize(
+    "junk", ["", "abc", "-1", "1e3", "٣", "²", "１", "1\x00", "9" * 30, "1 OR 1=1", "x" * 5000]
+)
+def test_junk_in_mall_and_sprak_is_ignored(client, db, login_as, junk):
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    make(db)
+    response = client.get(
+        f"/inquiries/{inquiry.reference}", query_string={"mall": junk, "sprak": junk}
+    )
+    assert response.status_code == 200
+    assert textarea(response.text) == ""
+
+
 def test_someone_elses_personal_template_cannot_be_used_or_seen(client, db, login_as):
     other = UserFactory(role="secretary_general")
     theirs = make(db, owner=other, name="Hans egen", text_sv="Hemligt {kontakt}")
@@ -121,6 +167,57 @@ def test_preview_shows_the_mail_and_sends_nothing_then_send_sends_it_once(client
     assert count(db, OutboxMessage, OutboxMessage.kind == "public_reply") == 1
 
 
+def test_preview_change_preview_send_loses_nothing_and_sends_once(client, db, login_as):
+    """One one-time id carries the whole round: neither the preview nor "Ändra" uses it up,
+    and a double click on "Skicka" at the end still sends one reply."""
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    path = f"/inquiries/{inquiry.reference}/reply"
+    body = "Rad 1\n\n  indrag \"citat\" & 'x' <tag> {kontakt} 100 %\n\tflik"
+    key = new_submission_id()
+
+    def hidden_body(page: str) -> str:
+        return html.unescape(re.search(r'name="body" value="([^"]*)"', page, re.S).group(1))
+
+    first = client.post(path, data={"body": body, "preview": "1", "submission_id": key})
+    assert hidden_body(first.text) == body
+    back = client.post(path, data={"body": hidden_body(first.text), "edit": "1",
+                                   "submission_id": key})  # fmt: skip
+    assert back.status_code == 200
+    assert textarea(back.text) == body
+    assert f'value="{key}"' in back.text
+    second = client.post(path, data={"body": textarea(back.text), "preview": "1",
+                                      "submission_id": key})  # fmt: skip
+    assert hidden_body(second.text) == body
+    sent = [client.post(path, data={"body": body, "submission_id": key}) for _ in range(2)]
+    assert [response.status_code for response in sent] == [302, 302]
+    assert count(db, Message) == 1
+    assert db.session.scalar(select(Message.body)) == body
+    assert count(db, OutboxMessage, OutboxMessage.kind == "public_reply") == 1
+
+
+def test_the_preview_does_not_show_the_submitters_private_status_link(client, db, login_as):
+    """The status link is the submitter's key to their status page (where they answer as
+    themselves; ASVS 4.2.1); staff never see it, so the preview names it instead. The e-mail
+    sent still carries it."""
+    from crm.inquiries.intake import status_link_token
+    from crm.tokens import hash_token
+
+    login_as("secretary_general")
+    inquiry = InquiryFactory(
+        status_link_seed="frö", status_token_hash=hash_token(status_link_token("frö"))
+    )
+    token = status_link_token("frö")
+    path = f"/inquiries/{inquiry.reference}/reply"
+    key = new_submission_id()
+    preview = client.post(path, data={"body": "Hej!", "preview": "1", "submission_id": key})
+    assert preview.status_code == 200
+    assert token not in preview.text
+    assert "avsändarens personliga länk" in preview.text
+    assert client.post(path, data={"body": "Hej!", "submission_id": key}).status_code == 302
+    assert token in db.session.scalar(select(OutboxMessage.body_text))
+
+
 def test_going_back_from_the_preview_keeps_the_text(client, db, login_as):
     login_as("secretary_general")
     inquiry = InquiryFactory()
@@ -134,6 +231,42 @@ def test_going_back_from_the_preview_keeps_the_text(client, db, login_as):
     assert count(db, OutboxMessage) == 0
 
 
+def test_files_chosen_on_the_preview_are_not_silently_lost_by_going_back(client, db, login_as):
+    """The "Ändra" button cannot carry chosen files back to the inquiry page either: the
+    person is told to choose them again rather than find the reply sent without them."""
+    import io
+
+    login_as("secretary_general")
+    inquiry = InquiryFactory()
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/reply",
+        data={"body": "Se bilagan.", "edit": "1", "files": (io.BytesIO(b"hej"), "program.txt")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert textarea(response.text) == "Se bilagan."
+    assert "Välj dem igen" in response.text
+    plain = client.post(f"/inquiries/{inquiry.reference}/reply", data={"body": "x", "edit": "1"})
+    assert "Välj dem igen" not in plain.text
+
+
+def test_no_preview_for_an_inquiry_the_writer_is_javig_on(client, db, login_as):
+    from crm.inquiries.models import ConflictDeclaration
+
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    db.session.add(ConflictDeclaration(inquiry_id=inquiry.id, user_id=me.id, reason="släkt"))
+    db.session.commit()
+    template = make(db)
+    page = client.get(f"/inquiries/{inquiry.reference}", query_string={"mall": template.id}).text
+    assert "Hej Anna" not in page
+    response = client.post(
+        f"/inquiries/{inquiry.reference}/reply", data={"body": "Hej", "preview": "1"}
+    )
+    assert response.status_code == 403
+    assert "Förhandsgranska svaret" not in response.text
+
+
 def test_preview_of_an_empty_reply_is_refused_beside_the_field(client, db, login_as):
     login_as("secretary_general")
     inquiry = InquiryFactory()
@@ -142,6 +275,24 @@ def test_preview_of_an_empty_reply_is_refused_beside_the_field(client, db, login
     )
     assert response.status_code == 422
     assert 'id="reply-body-error"' in response.text
+
+
+@pytest.mark.parametrize("button", [{"preview": "1"}, {}])
+def test_a_reply_to_an_inquiry_anonymised_meanwhile_says_why_it_was_refused(
+    client, db, login_as, button
+):
+    """The reply box is gone from an anonymised inquiry's page, so the refusal cannot stand
+    beside it: it must still be on the page."""
+    from crm.privacy.services import anonymise_inquiry
+
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    anonymise_inquiry(inquiry, me, reason="erasure_request")
+    db.session.commit()
+    response = client.post(f"/inquiries/{inquiry.reference}/reply", data={"body": "Hej!", **button})
+    assert response.status_code == 422
+    assert "Personuppgifterna i förfrågan är borttagna" in response.text
+    assert count(db, OutboxMessage) == 0
 
 
 def test_files_chosen_before_the_preview_must_be_chosen_again(client, db, login_as):
@@ -304,6 +455,33 @@ def test_the_case_number_is_saved_shown_and_searchable(client, db, login_as):
     assert inquiry.reference not in client.get("/inquiries", query_string={"q": "2026/45"}).text
 
 
+def test_v5_3_4_wildcards_in_a_case_number_search_are_literal(client, db, login_as):
+    from crm.inquiries.services import set_counterpart_reference
+
+    me = login_as("secretary_general")
+    percent, plain = InquiryFactory(), InquiryFactory()
+    set_counterpart_reference(percent, "Dnr 100%_a", me)
+    set_counterpart_reference(plain, "Dnr 100xxa", me)
+    db.session.commit()
+    for term, found in [("dnr100%", [percent]), ("DNR 100%_", [percent]), ("dnr 100_", []),
+                        ("dnr%", []), ("%", []), ("_", []), ("dnr\\", [])]:  # fmt: skip
+        listed = client.get("/inquiries", query_string={"q": term}).text
+        assert [i for i in (percent, plain) if i.reference in listed] == found, term
+
+
+def test_a_case_number_searched_as_a_quoted_phrase_is_found(client, db, login_as):
+    """The list's search keeps a "quoted phrase" whole, so people quote a number with a space
+    in it; the quotes are no part of the number."""
+    from crm.inquiries.services import set_counterpart_reference
+
+    me = login_as("secretary_general")
+    inquiry = InquiryFactory()
+    set_counterpart_reference(inquiry, "KS 2026/123", me)
+    db.session.commit()
+    for term in ('"KS 2026/123"', '"ks 2026/12"', ' "KS 2026" '):
+        assert inquiry.reference in client.get("/inquiries", query_string={"q": term}).text, term
+
+
 def test_a_bad_case_number_is_refused_beside_the_field(client, db, login_as):
     login_as("secretary_general")
     inquiry = InquiryFactory()
@@ -325,6 +503,10 @@ def test_a_case_number_saved_on_an_old_copy_is_a_conflict(client, db, login_as):
     )
     assert response.status_code == 409
     assert db.session.scalar(select(Inquiry.counterpart_reference)) is None
+    # the number typed is given back in view, not folded away in the side panel
+    details = re.search(r"<details[^>]*>\s*<summary>[^<]*diarienummer", response.text).group(0)
+    assert "<details open>" in details
+    assert 'value="KS 1"' in response.text
 
 
 @pytest.mark.parametrize(("chosen", "stored"), [(None, "sv"), ("en", "en")])

@@ -22,8 +22,8 @@ BAR_LINK = re.compile(r'<a href="(/inquiries\?[^"]*)" aria-label="[^"]*: (\d+)"'
 REFERENCE = re.compile(r'href="/inquiries/(SAM-\d{4}-\d{4})"')
 
 
-def at(year, month, day, hour=9):
-    return datetime(year, month, day, hour, tzinfo=UTC)
+def at(year, month, day, hour=9, minute=0):
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -125,9 +125,11 @@ def test_drill_down_filters_are_validated(args, expected):
 
 
 def test_month_and_quarter_cover_exactly_their_months(db):
-    january = InquiryFactory(created_at=at(2025, 1, 31, 23))
-    february = InquiryFactory(created_at=at(2025, 2, 1, 0))
-    december = InquiryFactory(created_at=at(2025, 12, 31, 23))
+    # months begin at midnight in Stockholm (UTC+1 in winter): 22:30 UTC on the 31st is still
+    # January there, 23:30 UTC already February
+    january = InquiryFactory(created_at=at(2025, 1, 31, 22, 30))
+    february = InquiryFactory(created_at=at(2025, 1, 31, 23, 30))
+    december = InquiryFactory(created_at=at(2025, 12, 31, 22, 30))
 
     def listed(**args):
         filters = InquiryFilters.from_args(MultiDict({k: str(v) for k, v in args.items()}))
