@@ -108,4 +108,4 @@ def test_a_forgotten_password_is_reset_from_the_log_in_page(page_for, live_serve
     person.fill("#email", email)
     person.fill("#password", NEW_PASSWORD + " igen")
     person.click("main button[type=submit]")
-    person.wait_for_url("**/inbox")
+    person.wait_for_url("**/dashboard")  # a board member lands on the dashboard

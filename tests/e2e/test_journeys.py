@@ -156,7 +156,7 @@ def test_journey_3_chair_declares_a_conflict_of_interest(page_for, live_server):
     page.goto("/pipeline")
     card = page.locator(".board-column", has_text="Bedömd").locator(".card", has_text=reference)
     assert card.count() == 1
-    card.locator(f"a:has-text('{reference}')").click()
+    card.locator(".card-ref a", has_text=reference).click()
     page.click("summary:text-is('Anmäl jäv')")
     page.fill("#reason", "Jag sitter i förbundets styrelse.")
     page.click("button:text-is('Anmäl jäv och lämna över')")
