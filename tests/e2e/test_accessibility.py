@@ -52,7 +52,15 @@ STAFF_PAGES = [
     ("reply-templates", "secretary_general", "/svarsmallar", None),
     ("reply-template-new", "secretary_general", "/svarsmallar/ny", None),
     ("reply-template-new-errors", "secretary_general", "/svarsmallar/ny", "errors"),
+    ("tags", "secretary_general", "/taggar", None),
+    ("search", "secretary_general", "/sok?q=museum", None),
+    ("search-board", "board", "/sok?q=museum", None),
+    ("organisation-import", "secretary_general", "/organisations/import", None),
+    ("organisation-import-errors", "secretary_general", "/organisations/import", "errors"),
+    ("duplicates", "secretary_general", "/organisations/dubbletter", None),
     ("users", "admin", "/admin/users", None),
+    ("attachments-admin", "admin", "/admin/attachments", None),
+    ("privacy-admin", "admin", "/admin/personuppgifter", None),
     ("audit", "admin", "/admin/audit", None),
     ("mail", "admin", "/admin/mail", None),
     ("closure-days", "admin", "/admin/closure-days", None),
@@ -219,6 +227,19 @@ def test_staff_pages_have_no_serious_violations(page_for, lang, name, who, path,
         path = link
     page.goto(path)
     check(page, name, lang, state)
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_the_pipelines_question_before_a_final_status(page_for, lang):
+    page = page_for(bypass_csp=True)
+    log_in(page, "chair")
+    switch_language(page, lang)
+    page.goto("/pipeline")
+    page.locator("a.card-final").first.click()
+    assert page.locator("form button[type=submit]").count() == 1
+    check(page, "pipeline-confirm", lang, None)
+    page.click("main a:has-text('Avbryt')" if lang == "sv" else "main a:has-text('Cancel')")
+    assert "/pipeline" in page.url
 
 
 @pytest.mark.parametrize(("lang", "weeks"), [("sv", 6), ("en", 7)])
