@@ -236,7 +236,7 @@ def test_the_pipelines_question_before_a_final_status(page_for, lang):
     switch_language(page, lang)
     page.goto("/pipeline")
     page.locator("a.card-final").first.click()
-    assert page.locator("form button[type=submit]").count() == 1
+    assert page.locator("main form button[type=submit]").count() == 1
     check(page, "pipeline-confirm", lang, None)
     page.click("main a:has-text('Avbryt')" if lang == "sv" else "main a:has-text('Cancel')")
     assert "/pipeline" in page.url
