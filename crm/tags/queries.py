@@ -89,51 +89,43 @@ def tags_of_organisation(organisation) -> list[Tag]:
 
 def tags_by_inquiry(inquiry_ids) -> dict[int, list[Tag]]:
     """The tags of many inquiries (a list page) in one statement, by inquiry id."""
-    found: dict[int, list[Tag]] = {inquiry_id: [] for inquiry_id in inquiry_ids}
-    if not found:
-        return found
-    rows = db.session.execute(
-        select(inquiry_tags.c.inquiry_id, Tag)
-        .join(Tag, Tag.id == inquiry_tags.c.tag_id)
-        .where(inquiry_tags.c.inquiry_id.in_(list(found)))
-        .order_by(Tag.key)
-    )
-    for inquiry_id, tag in rows:
-        found[inquiry_id].append(tag)
-    return found
-
-
-def tagged_condition(inquiry_id_column, key: str):
-    """Inquiries that have the tag with this folded name (the list's tag filter)."""
-    return (
-        select(inquiry_tags.c.inquiry_id)
-        .join(Tag, Tag.id == inquiry_tags.c.tag_id)
-        .where(Tag.key == key, inquiry_tags.c.inquiry_id == inquiry_id_column)
-        .exists()
-    )
-
-
-def organisation_tagged_condition(organisation_id_column, key: str):
-    """Organisations that have the tag with this folded name (the register's tag filter)."""
-    return (
-        select(organisation_tags.c.organisation_id)
-        .join(Tag, Tag.id == organisation_tags.c.tag_id)
-        .where(Tag.key == key, organisation_tags.c.organisation_id == organisation_id_column)
-        .exists()
-    )
+    return _tags_by(inquiry_tags.c.inquiry_id, inquiry_ids)
 
 
 def tags_by_organisation(organisation_ids) -> dict[int, list[Tag]]:
     """The tags of many organisations (the register's page) in one statement, by id."""
-    found: dict[int, list[Tag]] = {organisation_id: [] for organisation_id in organisation_ids}
+    return _tags_by(organisation_tags.c.organisation_id, organisation_ids)
+
+
+def tagged_condition(inquiry_id_column, key: str):
+    """Inquiries that have the tag with this folded name (the list's tag filter)."""
+    return _tagged(inquiry_tags.c.inquiry_id, inquiry_id_column, key)
+
+
+def organisation_tagged_condition(organisation_id_column, key: str):
+    """Organisations that have the tag with this folded name (the register's tag filter)."""
+    return _tagged(organisation_tags.c.organisation_id, organisation_id_column, key)
+
+
+def _tags_by(owner, owner_ids) -> dict[int, list[Tag]]:
+    found: dict[int, list[Tag]] = {owner_id: [] for owner_id in owner_ids}
     if not found:
         return found
     rows = db.session.execute(
-        select(organisation_tags.c.organisation_id, Tag)
-        .join(Tag, Tag.id == organisation_tags.c.tag_id)
-        .where(organisation_tags.c.organisation_id.in_(list(found)))
+        select(owner, Tag)
+        .join(Tag, Tag.id == owner.table.c.tag_id)
+        .where(owner.in_(list(found)))
         .order_by(Tag.key)
     )
-    for organisation_id, tag in rows:
-        found[organisation_id].append(tag)
+    for owner_id, tag in rows:
+        found[owner_id].append(tag)
     return found
+
+
+def _tagged(owner, owner_id_column, key: str):
+    return (
+        select(owner)
+        .join(Tag, Tag.id == owner.table.c.tag_id)
+        .where(Tag.key == key, owner == owner_id_column)
+        .exists()
+    )
