@@ -207,10 +207,21 @@ class LogInquiryForm(InquiryFields):
         self.contact_name.label.text = _l("Kontaktpersonens namn")
         self.message.label.text = _l("Vad vill de samarbeta om?")
         self.addressee.label.text = _l("Vem ville de nå?")
+        _say_when_missing(self.contact_name, _l("Ange kontaktpersonens namn."))
+        _say_when_missing(self.email, _l("Ange kontaktpersonens e-postadress."))
 
     def validate_channel(self, field):
         if field.data not in {c.value for c in Channel} or field.data == Channel.WEB_FORM:
             raise ValidationError(_l("Välj ett av alternativen."))
+
+
+def _say_when_missing(field, message) -> None:
+    """Another "required" message on this form's copy of a field (the validators in the
+    class are shared with the public form, so they are replaced, never changed)."""
+    field.validators = [
+        DataRequired(message) if isinstance(validator, DataRequired) else validator
+        for validator in field.validators
+    ]
 
 
 class BulkForm(OnceForm):

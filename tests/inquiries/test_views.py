@@ -572,6 +572,17 @@ def test_log_inquiry_validates_like_the_public_form(client, db, login_as):
     assert db.session.scalar(select(func.count()).select_from(Inquiry)) == 0
 
 
+def test_the_staff_form_asks_for_the_contact_not_for_you(client, db, login_as):
+    login_as("secretary_general")
+    staff = client.post("/inquiries/new", data={"channel": "phone"}).text
+    assert "Ange kontaktpersonens namn." in staff
+    assert "Ange kontaktpersonens e-postadress." in staff
+    assert "Ange ditt namn." not in staff
+    # the public form, whose fields the staff form shares, still speaks to the submitter
+    public = client.post("/samverkan", data={}).text
+    assert "Ange ditt namn." in public
+
+
 def test_link_unlink_and_create_organisation(client, db, login_as):
     login_as("secretary_general")
     museum = OrganisationFactory(name="Jamtli")
