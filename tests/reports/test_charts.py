@@ -1,44 +1,36 @@
-"""The dashboard's bar charts leave room for their labels: none is cut at the left edge."""
+"""The dashboard's bar charts: each bar's length is its share of the largest, labels are whole
+text (never cut), and a row that links is a plain link named by what it shows."""
 
-import pytest
+from flask import render_template_string
 
-from crm.choices import Category, OrganisationType
-from crm.reports.charts import CHAR_WIDTH, horizontal_bars
+from crm.reports.charts import horizontal_bars
 
-
-@pytest.mark.parametrize("lang", ["sv", "en"])
-@pytest.mark.parametrize("choices", [Category, OrganisationType], ids=["category", "type"])
-def test_every_label_fits_its_column(app, lang, choices):
-    from flask_babel import force_locale
-
-    with app.test_request_context(), force_locale(lang):
-        labels = [choice.label for choice in choices]
-        chart = horizontal_bars([(label, index) for index, label in enumerate(labels)])
-    shown = [label[: chart["label_chars"]] for label in labels]
-    # the label is drawn right-aligned ending 8 px before the bars
-    assert all(len(label) * CHAR_WIDTH <= chart["label_width"] - 8 for label in shown)
-    assert chart["width"] > chart["label_width"]
+SOURCE = (
+    '{% from "macros/charts.html" import bar_chart %}{{ bar_chart("c", "T", "D", chart, "L") }}'
+)
 
 
-def test_a_very_long_label_is_shortened_not_cut(app):
-    chart = horizontal_bars([("x" * 80, 3), ("kort", 1)])
-    assert chart["label_width"] >= chart["label_chars"] * CHAR_WIDTH
-    assert chart["label_width"] < 80 * CHAR_WIDTH
+def test_each_bar_is_its_share_of_the_largest():
+    chart = horizontal_bars([("a", 8), ("b", 2), ("c", 0)])
+    assert [bar.share for bar in chart["bars"]] == [100, 25, 0]
+    assert horizontal_bars([("tomt", 0)])["bars"][0].share == 0  # no division by zero
 
 
-def test_a_chart_with_any_link_is_no_image(app):
-    """An image must not contain links (axe: nested-interactive): whether the SVG is role=img
-    depends on every bar, not only the first (a län code no longer known has no link)."""
-    from flask import render_template_string
-
-    source = (
-        '{% from "macros/charts.html" import bar_chart %}{{ bar_chart("c", "T", "D", chart, "L") }}'
-    )
+def test_labels_are_drawn_whole_and_rows_link_by_their_text(app):
+    long_label = "Ideell organisation eller förening med ett mycket långt namn"
     with app.test_request_context():
-        mixed = render_template_string(
-            source, chart=horizontal_bars([("Okänt län", 5, None), ("Uppsala", 2, "/x")])
+        html = render_template_string(
+            SOURCE, chart=horizontal_bars([(long_label, 13, "/inquiries?x=1"), ("Annan", 3)])
         )
-        plain = render_template_string(source, chart=horizontal_bars([("A", 5), ("B", 2)]))
-    assert 'href="/x"' in mixed
-    assert 'role="img"' not in mixed
-    assert 'role="img"' in plain
+    assert f'<span class="bar-label">{long_label}</span>' in html  # not shortened
+    assert '<a href="/inquiries?x=1" class="bar-row chart-link">' in html
+    assert "aria-label=" not in html.split("<details>")[0]  # the name is the visible text
+    assert '<rect width="100.0"' in html
+    assert '<rect width="23.1"' in html
+    assert 'style="' not in html  # the CSP allows no inline styles
+
+
+def test_a_chart_with_no_rows_says_so(app):
+    with app.test_request_context():
+        html = render_template_string(SOURCE, chart=horizontal_bars([]))
+    assert "Inga uppgifter för perioden." in html

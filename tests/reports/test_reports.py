@@ -1,5 +1,6 @@
 """Pipeline board and dashboard: figures checked against hand-computed data, on both databases."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -154,12 +155,15 @@ def test_ageing_buckets(db):
 def test_dashboard_page_has_accessible_charts_with_tables(client, db, login_as, year_2025):
     login_as("board")
     page = client.get("/dashboard?year=2025").text
-    # every bar leads to the list, so each chart is a named SVG document of links, not an image
-    assert page.count('<svg aria-labelledby="') == 5
-    assert '<svg role="img"' not in page
-    assert 'aria-label="januari: 2" class="chart-link"' in page
-    assert '<title id="months-title">Nya förfrågningar per månad</title>' in page
-    assert "<desc id=" in page
+    # every chart is a named, described list of rows; each row leads to the list it counts
+    assert page.count('<ul class="bar-list" aria-labelledby="') == 5
+    assert re.search(
+        r'<a href="/inquiries\?[^"]*month=1[^"]*" class="bar-row chart-link">\s*'
+        r'<span class="bar-label">januari</span>.*?<span class="bar-value">2</span>',
+        page, re.S,
+    )
+    assert '<figcaption id="months-caption">Nya förfrågningar per månad</figcaption>' in page
+    assert 'aria-describedby="months-desc"' in page
     assert (
         '<td>januari</td><td class="num"><a href="/inquiries?year=2025&amp;month=1">2</a>' in page
     )
