@@ -32,7 +32,7 @@ def test_list_shows_open_counts_and_last_contact(client, db, login_as):
     OrganisationFactory(name="Annat")
     page = client.get("/organisations").text
     row = page.split("Jamtli")[1].split("</tr>")[0]
-    assert '<td class="num" data-label="Öppna förfrågningar">1</td>' in row
+    assert '<td class="num nowrap" data-label="Öppna förfrågningar">1</td>' in row
     assert "Jämtlands län" in row
     assert "Annat" in client.get("/organisations?type=museum").text
     filtered = client.get("/organisations?q=jamt&region=23").text
