@@ -160,7 +160,8 @@ def test_dashboard_page_has_accessible_charts_with_tables(client, db, login_as, 
     assert re.search(
         r'<a href="/inquiries\?[^"]*month=1[^"]*" class="bar-row chart-link">\s*'
         r'<span class="bar-label">januari</span>.*?<span class="bar-value">2</span>',
-        page, re.S,
+        page,
+        re.S,
     )
     assert '<figcaption id="months-caption">Nya förfrågningar per månad</figcaption>' in page
     assert 'aria-describedby="months-desc"' in page
