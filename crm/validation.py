@@ -22,6 +22,12 @@ def clean_text(value: str | None) -> str:
     return strip_control_characters(unicodedata.normalize("NFC", value)).strip()
 
 
+def has_hidden_characters(value: str) -> bool:
+    """Whether a name holds control or invisible formatting characters (zero-width, bidi
+    overrides): in a name others see, they let one thing pass for another."""
+    return any(unicodedata.category(char) in {"Cc", "Cf"} for char in value)
+
+
 def normalise_email(value: str) -> str:
     """The e-mail address in canonical form, or EmailNotValidError (syntax only, no DNS)."""
     result = validate_email(value.strip(), check_deliverability=False)

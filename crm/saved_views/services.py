@@ -8,8 +8,6 @@ are one link away in the address bar.
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -20,7 +18,7 @@ from crm.extensions import db
 from crm.inquiries.queries import InquiryFilters
 from crm.saved_views.models import NAME_MAX, SavedView
 from crm.saved_views.queries import views_for
-from crm.validation import clean_line
+from crm.validation import clean_line, has_hidden_characters
 
 
 def _require_may_save(actor) -> None:
@@ -43,7 +41,7 @@ def save_view(name: str, filters: InquiryFilters, shared: bool, actor) -> SavedV
         raise DomainError(_("Högst %(max)d tecken.", max=NAME_MAX), field="name")
     # As for tag names: a shared view's name is shown to everyone, and an invisible or
     # direction-changing character would let it pass for another view.
-    if any(unicodedata.category(char) in {"Cc", "Cf"} for char in name):
+    if has_hidden_characters(name):
         raise DomainError(_("Namnet innehåller otillåtna tecken."), field="name")
     if any(view.name.casefold() == name.casefold() for view in views_for(actor)):
         raise DomainError(_("Det finns redan en vy med det namnet."), field="name")

@@ -6,7 +6,6 @@ Services change state and flush; the caller commits.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -21,7 +20,7 @@ from crm.extensions import db
 from crm.inquiries.conflicts import require_may_act
 from crm.tags.models import NAME_MAX, Tag, inquiry_tags, organisation_tags
 from crm.tags.queries import tag_by_key, usage_of
-from crm.validation import clean_line
+from crm.validation import clean_line, has_hidden_characters
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def tag_name(raw: str | None, field: str = "name") -> str:
         raise DomainError(_("Skriv etikettens namn."), field=field)
     if len(name) > NAME_MAX:
         raise DomainError(_("Högst %(max)d tecken.", max=NAME_MAX), field=field)
-    if any(unicodedata.category(char) in {"Cc", "Cf"} for char in name):
+    if has_hidden_characters(name):
         raise DomainError(_("Namnet innehåller otillåtna tecken."), field=field)
     return name
 

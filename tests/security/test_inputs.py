@@ -72,3 +72,14 @@ def test_a_line_break_in_next_is_not_followed(client, db, target):
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert "Set-Cookie: x=1" not in str(response.headers)
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [("Remiss", False), ("Folk och Kultur 2027", False), ("Åsa Öberg", False),
+     ("Re\u200bmiss", True), ("\u202eRemiss", True), ("Rem\x07iss", True), ("\ufeffRemiss", True)],
+)  # fmt: skip
+def test_names_with_invisible_or_control_characters_are_recognised(name, hidden):
+    from crm.validation import has_hidden_characters
+
+    assert has_hidden_characters(name) is hidden
