@@ -49,32 +49,40 @@ class NavItem:
     count: int | None = None
 
 
+def _failing_closed(what: str, default):
+    """Run `what` for the menu; any error but a database outage gives `default` (and one log
+    line), so an error page can still draw its header."""
+
+    def wrap(compute):
+        def run():
+            if not current_user.is_authenticated:
+                return default
+            try:
+                return compute()
+            except Exception as exc:
+                if database.unavailable(exc):
+                    raise  # the whole page gets the 503 answer, with one log line
+                log.exception("%s failed; showing none", what)
+                return default
+
+        run.__doc__ = compute.__doc__
+        return run
+
+    return wrap
+
+
+@_failing_closed("navigation", [])
 def nav_items() -> list[NavItem]:
-    if not current_user.is_authenticated:
-        return []
-    try:
-        return _items()
-    except Exception as exc:
-        if database.unavailable(exc):
-            raise  # the whole page gets the 503 answer, with one log line
-        log.exception("navigation failed; showing none")
-        return []
+    return _items()
 
 
+@_failing_closed("search permission check", False)
 def search_allowed() -> bool:
     """Whether the menu shows the search box (`/sok`): the reader may search inquiries or the
-    register. Fails closed, like the menu, so an error page can still be drawn."""
-    if not current_user.is_authenticated:
-        return False
-    try:
-        from crm.search.queries import may_search
+    register."""
+    from crm.search.queries import may_search
 
-        return may_search(current_user)
-    except Exception as exc:
-        if database.unavailable(exc):
-            raise
-        log.exception("search permission check failed; no search box")
-        return False
+    return may_search(current_user)
 
 
 def _items() -> list[NavItem]:
