@@ -42,6 +42,18 @@ def _env_clock(name: str, default: str) -> time:
     return value
 
 
+def _env_cache_uri(name: str) -> str:
+    """memory:// (the default), or a Redis URL: redis://, rediss:// (TLS) or unix://."""
+    raw = (os.environ.get(name) or "memory://").strip()
+    if raw != "memory://" and not raw.startswith(("redis://", "rediss://", "unix://")):
+        # Named by its scheme only: the rest may hold a password.
+        given = raw.split("://")[0] + "://…" if "://" in raw else "a value without a scheme"
+        raise ConfigError(
+            f"{name} must be memory:// or a Redis URL such as redis://127.0.0.1:6379/0, not {given}"
+        )
+    return raw
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -83,6 +95,10 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+        # Re-sign and resend the cookie only when the session changed (its seen_at moves at
+        # most once a minute), not on every request: the cookie's expiry is not what ends a
+        # session, its login_at and seen_at are (crm.auth.views.enforce_session_timeouts).
+        self.SESSION_REFRESH_EACH_REQUEST = False
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.SESSION_IDLE_TIMEOUT = timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 30))
         self.PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_MAX_HOURS", 12))
@@ -147,6 +163,10 @@ class Config:
         self.MAIL_ALERT_MINUTES = _env_int("MAIL_ALERT_MINUTES", 60)
 
         self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Every key Samverka writes to Redis (rate limits, cached figures) starts with this, so
+        # installations sharing one Redis never read each other's counts or figures.
+        self.REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX") or "samverka"
+        self.RATELIMIT_KEY_PREFIX = self.REDIS_KEY_PREFIX
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = False
         # Failed log-ins: one address guessing at one account is slowed at once; the account as
@@ -201,8 +221,11 @@ class Config:
         # inquiry came in; a message that arrives at or after this time counts as the next day's.
         self.WORKDAY_ENDS_AT = _env_clock("WORKDAY_ENDS_AT", "17:00")
         self.LOG_JSON = _env_bool("LOG_JSON", False)
-        # The dashboard's aggregates may be this many seconds old (per worker); 0 turns it off.
+        # The dashboard's aggregates may be this many seconds old; 0 turns the cache off.
         self.DASHBOARD_CACHE_SECONDS = _env_int("DASHBOARD_CACHE_SECONDS", 60)
+        # Where they are cached: memory:// (each process its own copy) or redis://… (one copy
+        # for every worker of every instance; crm/reports/cache.py).
+        self.CACHE_STORAGE_URI = _env_cache_uri("CACHE_STORAGE_URI")
         # Months personal data is kept after an inquiry ends, per outcome (spam keeps nothing).
         self.RETENTION_MONTHS = _env_int("RETENTION_MONTHS", 24)
         self.RETENTION_MONTHS_BY_OUTCOME = _retention_by_outcome(self.RETENTION_MONTHS)
@@ -289,6 +312,7 @@ class TestConfig(Config):
         self.RATELIMIT_STORAGE_URI = "memory://"
         self.SERVER_NAME = None
         self.DASHBOARD_CACHE_SECONDS = 0
+        self.CACHE_STORAGE_URI = "memory://"
         # Fast hashing keeps the suite quick; production uses argon2's defaults.
         self.ARGON2_PROFILE = "test"
 

@@ -75,6 +75,9 @@ def on_starting(server):
     from crm.extensions import check_limits_are_shared
 
     check_limits_are_shared(server.app.wsgi().config, server.cfg.workers)
+    from crm.core.templating import compile_templates
+
+    compile_templates(server.app.wsgi())  # once, shared by the workers forked from here
 
 
 def pre_fork(server, worker):

@@ -19,6 +19,9 @@ def create_app(config: Config | str | None = None, **overrides) -> Flask:
         static_folder=os.path.join(ROOT, "static"),
         instance_path=os.environ.get("SAMVERKA_INSTANCE_PATH", os.path.join(ROOT, "instance")),
     )
+    from crm.i18n import SamverkaRequest
+
+    app.request_class = SamverkaRequest
     settings = config if isinstance(config, Config) else load_config(config)
     settings.finalise(app.instance_path)
     app.config.update(settings.as_dict())
@@ -78,6 +81,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     attachment_hooks.init_app(app)  # after CSRF and limits, before the log-in checks
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.install_template_gettext(app)
     templating.init_app(app)
     init_login(app)
     security.init_app(app)

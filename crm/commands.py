@@ -279,11 +279,13 @@ def fetch_mail_command(watch: bool, interval: int) -> None:
     or in the unsorted queue, and move it to MAIL_IMAP_DONE_FOLDER once it is stored."""
     import time
 
-    from crm.conversation.mailbox import fetch_mail
+    from crm.conversation.mailbox import FetchBusy, fetch_mail
 
     while True:
         try:
             report = fetch_mail()
+        except FetchBusy as exc:  # cron on another host, or the previous run still reading
+            click.echo(f"{exc} This run fetched nothing.")
         except Exception as exc:
             db.session.rollback()
             if not watch:

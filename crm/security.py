@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from crm.extensions import talisman
-
 CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
@@ -45,23 +43,37 @@ def _private_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    production = app.config["SAMVERKA_ENV"] == "production"
-    # Registered before Talisman, so it runs after it and its policy is the one that stays.
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    headers = _headers(production=app.config["SAMVERKA_ENV"] == "production")
+    # Registered before _security_headers, so it runs after it and its policy is the one
+    # that stays (Flask runs after_request functions last registered, first).
     app.after_request(_private_headers)
-    talisman.init_app(
-        app,
-        force_https=False,  # TLS ends at the reverse proxy, which also redirects http
-        strict_transport_security=production,
-        strict_transport_security_max_age=31536000,
-        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
-        session_cookie_http_only=True,
-        frame_options="DENY",
-        content_security_policy=CSP,
-        referrer_policy="strict-origin-when-cross-origin",
-        x_content_type_options=True,
-    )
+    app.after_request(headers)
     app.after_request(_no_store)
     app.after_request(_hide_server_header)
+
+
+def _headers(production: bool):
+    """The same headers for every response, written once at start-up (Flask-Talisman, used
+    before, rebuilt the policy strings on every request for the same result)."""
+    fixed = {
+        "Permissions-Policy": "browsing-topics=()",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "; ".join(f"{name} {value}" for name, value in CSP.items()),
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
+    # HSTS only over TLS (directly, or at the proxy in front): browsers ignore it over http.
+    hsts = "max-age=31536000; includeSubDomains" if production else None
+
+    def _security_headers(response):
+        response.headers.update(fixed)
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+        if hsts and secure:
+            response.headers["Strict-Transport-Security"] = hsts
+        return response
+
+    return _security_headers
 
 
 def _no_store(response):

@@ -318,3 +318,41 @@ def intake_mailbox(app, imap_server, monkeypatch):
         return MailBoxUnencrypted(host, port).login(user, PASSWORD)
 
     return connect
+
+
+# The machine's Redis: every machine of this kind runs one (and .ci/run starts it when it does
+# not answer), as production runs one beside PostgreSQL.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The test Redis's URL; the test fails (it is not skipped) when Redis does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} does not answer ({exc}); start it (see .ci/run)")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix of this test's own (REDIS_KEY_PREFIX); every key holding it is deleted
+    afterwards, so tests share the one Redis without reading each other's keys."""
+    import uuid
+
+    import redis
+
+    prefix = f"samverka-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    # Flask-Limiter's keys hold the prefix after its own ("LIMITS:LIMITER/<prefix>/…").
+    stale = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+    if stale:
+        client.delete(*stale)
+    client.close()

@@ -36,6 +36,18 @@ def mails(db, kind=None):
     return db.session.scalars(query).all()
 
 
+def rendered(db, kind=None):
+    """Queued mail as it will be sent: a submission's receipt and notice, which the sender
+    renders, are rendered first by the function the sender uses (`render_queued`)."""
+    from crm.mail.services import render_queued
+
+    messages = mails(db, kind)
+    for message in messages:
+        render_queued(message)
+    db.session.flush()
+    return messages
+
+
 def late_and_not(days_late=1, **attrs):
     """One inquiry per case of "late for a first response", and the ones that look late but
     are not: answered, on hold (the clock is paused), ended, or not yet due."""

@@ -1,9 +1,14 @@
 """Configuration comes from the environment at app creation, and bad values are refused clearly."""
 
+import os
+from pathlib import Path
+
 import pytest
 
 from config import ConfigError, DevelopmentConfig, ProductionConfig, load_config
 from crm import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
@@ -54,6 +59,17 @@ def test_bad_numbers_and_unknown_environment_are_refused(monkeypatch):
         load_config("staging")
 
 
+def test_the_figures_cache_is_per_process_unless_a_redis_url_is_given(monkeypatch):
+    monkeypatch.delenv("CACHE_STORAGE_URI", raising=False)
+    assert ProductionConfig().CACHE_STORAGE_URI == "memory://"
+    monkeypatch.setenv("CACHE_STORAGE_URI", "redis://:hemligt@10.0.0.6:6379/0")
+    assert ProductionConfig().CACHE_STORAGE_URI == "redis://:hemligt@10.0.0.6:6379/0"
+    monkeypatch.setenv("CACHE_STORAGE_URI", "memcached://:hemligt@10.0.0.6:11211")
+    with pytest.raises(ConfigError, match="must be memory:// or a Redis URL") as refused:
+        ProductionConfig()
+    assert "hemligt" not in str(refused.value)  # the error names the scheme, never a password
+
+
 def test_web_workers_leave_out_migrations_which_the_command_line_keeps(monkeypatch, tmp_path):
     """gunicorn.conf.py marks web workers; they skip Flask-Migrate (Alembic, ~10 MB each)."""
     monkeypatch.setenv("SECRET_KEY", "a" * 64)
@@ -67,6 +83,27 @@ def test_web_workers_leave_out_migrations_which_the_command_line_keeps(monkeypat
     worker = create_app("production")
     assert "migrate" not in worker.extensions
     assert worker.test_client().get("/healthz").status_code in {200, 503}
+
+
+def test_a_fresh_web_worker_leaves_out_what_only_some_requests_need(tmp_path):
+    """A new process (as gunicorn's master is) imports the app without the password
+    estimator's 11 MB of dictionaries, Alembic or the export writers; they load on first use."""
+    import subprocess
+    import sys
+
+    env = {
+        "PATH": os.environ.get("PATH", ""), "SAMVERKA_WEB_WORKER": "true",
+        "SECRET_KEY": "a" * 64, "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
+        "SAMVERKA_ENV": "production", "SAMVERKA_INSTANCE_PATH": str(tmp_path),
+    }  # fmt: skip
+    script = (
+        "import sys, wsgi; "
+        "print(sorted(m for m in ('zxcvbn', 'alembic', 'xlsxwriter', 'openpyxl', 'icalendar')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]"
 
 
 def test_v2_8_production_requires_two_factor_of_admins_unless_told_otherwise(monkeypatch):

@@ -331,3 +331,33 @@ def test_0018_merges_contacts_sharing_an_organisation_and_address(empty_database
             )
         downgrade(revision="0017")
         _db.engine.dispose()
+
+
+def test_0019_refuses_to_downgrade_while_mail_waits_to_be_rendered(empty_database_url, capfd):
+    """The older sender would send a message queued for rendering with an empty body: the
+    downgrade refuses while one may still go out, and goes ahead once it is sent."""
+    app = make_app(empty_database_url)
+    with app.app_context():
+        upgrade()
+        with _db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO outbox_messages (kind, recipient, subject, body_text, render_data,"
+                    " status, message_id, attempts, next_attempt_at, pending_since, created_at)"
+                    " VALUES ('receipt', 'a@exempel.se', '', '', :data, 'failed', '<a@b>', 3,"
+                    " :at, :at, :at)"
+                ),
+                {"data": json.dumps({"template": "receipt"}), "at": "2026-12-03 10:00:00+00:00"},
+            )
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the migration's error, exits 1
+            downgrade(revision="0018")
+        assert "1 queued e-mails are not rendered yet" in capfd.readouterr().err
+        upgrade()  # wherever the refused downgrade stopped, back to the head
+        with _db.engine.begin() as connection:
+            connection.execute(text("UPDATE outbox_messages SET status = 'discarded'"))
+        downgrade(revision="0018")
+        with _db.engine.connect() as connection:
+            columns = {c["name"] for c in inspect(connection).get_columns("outbox_messages")}
+            assert connection.scalar(text("SELECT count(*) FROM outbox_messages")) == 1
+        assert "render_data" not in columns
+        _db.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from crm.activity.models import FollowUp
 from crm.auth.models import User
@@ -16,6 +16,9 @@ from crm.mail.models import OutboxMessage
 from crm.mail.services import queue_mail
 from crm.timeutil import local_today, utcnow
 
+# PostgreSQL advisory lock key: "SAMR"(eminders) as a number, beside send-mail's "SAMM".
+ADVISORY_LOCK_KEY = 0x53414D52
+
 
 def reminder_key(user: User, day: date) -> str:
     return f"reminder:{user.id}:{day.isoformat()}"
@@ -25,6 +28,7 @@ def send_reminders(today: date | None = None, now: datetime | None = None) -> tu
     """Queue today's digest for everyone with something due; returns (queued, already sent)."""
     today = today or local_today()
     now = now or utcnow()
+    _take_turns()
     queued = skipped = 0
     for user in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)):
         if not user.can(Permission.INQUIRY_EDIT):
@@ -44,6 +48,15 @@ def send_reminders(today: date | None = None, now: datetime | None = None) -> tu
         queued += 1
     db.session.flush()
     return queued, skipped
+
+
+def _take_turns() -> None:
+    """Runs started together (the same crontab on every app host) take turns: a second run
+    waits here until the first has committed, then finds today's digests queued. Without it
+    both would queue a digest and the second would fail on the unique dedupe key. Held until
+    the caller's transaction ends; SQLite serves one host, whose cron starts one run."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
 
 
 def _due_for(user: User, today: date, now: datetime):

@@ -14,8 +14,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
-from zxcvbn import zxcvbn
-from zxcvbn.matching import L33T_TABLE, enumerate_l33t_subs, relevant_l33t_subtable
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -116,6 +114,8 @@ def _personal_words(email: str | None, name: str | None) -> list[str]:
 
 
 def _judged_part(password: str) -> str:
+    from zxcvbn.matching import L33T_TABLE, enumerate_l33t_subs, relevant_l33t_subtable
+
     length = len(password)
     while length > MIN_LENGTH:
         table = relevant_l33t_subtable(password[:length], L33T_TABLE)
@@ -129,6 +129,9 @@ def _judged_part(password: str) -> str:
 
 def too_guessable(password: str, email: str | None = None, name: str | None = None) -> bool:
     """Whether zxcvbn scores the password below MIN_SCORE, knowing the user and Swedish words."""
+    # Imported on first use: its dictionaries hold 11 MB, and most requests set no password.
+    from zxcvbn import zxcvbn
+
     user_inputs = list(dict.fromkeys([*_personal_words(email, name), *guessable_words()]))
     judged = _judged_part(unicodedata.normalize("NFC", password))
     with _zxcvbn_lock:

@@ -133,11 +133,13 @@ def change_password(user: User, current: str, new: str) -> None:
 def report_login_attack(account: str, ip: str | None) -> None:
     """Failed log-ins for one account passed a limit: one audit entry (and a warning in the
     log) per account and hour, however long the guessing goes on."""
+    from flask import current_app
     from limits import parse
 
     from crm.extensions import limiter
 
-    if not limiter.limiter.hit(parse("1 per hour"), "login-attack-alert", account):
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")  # as Flask-Limiter's own keys have
+    if not limiter.limiter.hit(parse("1 per hour"), prefix, "login-attack-alert", account):
         return
     # The address stays out of the log (ASVS 7.1.2); the audit log, which only admins read,
     # names the account.

@@ -98,6 +98,13 @@ def receive(raw: bytes, now: datetime | None = None) -> Received:
             _read_and_file(mail, message, too_large, now)
             db.session.flush()
     except Exception as exc:
+        if _stored(message_id) is not None:
+            # Another fetch-mail or receive-mail (another host, a second Postfix pipe) stored
+            # this Message-ID between our look-up and our insert, and our insert waited for it
+            # and failed. Decide again with its row in sight: the same message is a duplicate,
+            # different content under the same Message-ID is stored under an id of its own.
+            log.info("inbound mail %s was stored meanwhile by another run", message_id)
+            return receive(raw, now)
         log.exception("inbound mail %s could not be filed; kept unsorted", message_id)
         mail = InboundMail(
             message_id=message_id, status=InboundStatus.UNSORTED, size=len(raw),

@@ -7,18 +7,32 @@ again next time; the service knows its Message-ID, so it is stored once, then mo
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shlex
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask import current_app
 from imap_tools import MailBox, MailBoxUnencrypted
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from crm.conversation.inbound import receive
+from crm.errors import DomainError
 from crm.extensions import db
 
 log = logging.getLogger(__name__)
+# The first key of PostgreSQL's two-key advisory locks: "SAMF"(etch) as a number, beside
+# send-mail's "SAMM" (crm/mail/lock.py).
+ADVISORY_LOCK_CLASS = 0x53414D46
+
+
+class FetchBusy(DomainError):
+    """Another fetch-mail is reading the same mailbox."""
 
 
 @dataclass
@@ -51,10 +65,11 @@ def _oauth_token() -> str:
 
 
 def fetch_mail(limit: int = 500) -> FetchReport:
-    """Store up to `limit` messages of the folder and move each to MAIL_IMAP_DONE_FOLDER."""
+    """Store up to `limit` messages of the folder and move each to MAIL_IMAP_DONE_FOLDER.
+    Raises FetchBusy when another run is reading the same mailbox."""
     done_folder = current_app.config["MAIL_IMAP_DONE_FOLDER"]
     report = FetchReport()
-    with open_mailbox() as box:
+    with mailbox_lock(), open_mailbox() as box:
         if not box.folder.exists(done_folder):
             box.folder.create(done_folder)
         for uid in box.uids()[:limit]:
@@ -86,3 +101,60 @@ def _count(report: FetchReport, received) -> None:
         return
     report.stored += 1
     report.statuses[received.status.value] = report.statuses.get(received.status.value, 0) + 1
+
+
+# ---- one run per mailbox ---------------------------------------------------------------
+
+
+@contextmanager
+def mailbox_lock() -> Iterator[None]:
+    """Hold the configured mailbox for one run, or raise FetchBusy.
+
+    Runs overlap when cron starts fetch-mail on several app hosts, or starts the next run while
+    a slow one still reads. Two runs reading one folder would each store every message (the
+    second finds it stored) and each move it: a mail server copies a message that two
+    sessions move into the done folder twice. So a run takes a lock that the database or the
+    operating system releases when the process ends, however it ends: a PostgreSQL session
+    advisory lock on a connection of its own, or an exclusive `flock` on a file beside the
+    SQLite database. The lock is per mailbox (server, user, folder), so two mailboxes never
+    wait for each other.
+    """
+    key = _mailbox_key()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            held = {"cls": ADVISORY_LOCK_CLASS, "key": int.from_bytes(key, "big", signed=True)}
+            if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :key)"), held):
+                raise FetchBusy("Another fetch-mail is reading this mailbox.")
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), held)
+        return
+    import fcntl
+
+    with open(_lock_path(key.hex()), "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FetchBusy("Another fetch-mail is reading this mailbox.") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _mailbox_key() -> bytes:
+    config = current_app.config
+    mailbox = "\0".join(str(config[name]) for name in (
+        "MAIL_IMAP_HOST", "MAIL_IMAP_PORT", "MAIL_IMAP_USERNAME", "MAIL_IMAP_FOLDER",
+    ))  # fmt: skip
+    return hashlib.sha256(mailbox.encode()).digest()[:4]
+
+
+def _lock_path(name: str) -> str:
+    """Beside the database file, so every app on that database shares the lock."""
+    database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
+    if database and database != ":memory:":
+        return f"{os.path.abspath(database)}.fetch-mail-{name}.lock"
+    os.makedirs(current_app.instance_path, exist_ok=True)
+    return os.path.join(current_app.instance_path, f"fetch-mail-{name}.lock")

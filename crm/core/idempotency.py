@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
@@ -23,8 +24,9 @@ from flask import current_app, flash, g, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import JSON, ForeignKey, String, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import JSON, ForeignKey, String, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 
@@ -84,25 +86,44 @@ def claim(key: str | None, endpoint: str, user_id: int | None) -> FormSubmission
     if not key or not _KEY.match(key):
         return None
     key_hash = _hash(key)
-    earlier = _find(key_hash)
-    if earlier is not None:
-        return earlier
-    row = FormSubmission(key_hash=key_hash, endpoint=endpoint, user_id=user_id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:  # the twin committed while we waited on the unique key
+    # One statement: the row is written unless the id was used. On PostgreSQL a twin still
+    # in flight makes it wait on the unique key; then it writes nothing and finds the twin.
+    claimed = db.session.execute(
+        _insert_unless_used(key_hash=key_hash, endpoint=endpoint, user_id=user_id)
+    ).scalar()
+    if claimed is None:
         return _find(key_hash)
-    g.submission = row
+    g.submission = _Claimed(claimed)
     return None
+
+
+@dataclass
+class _Claimed:
+    id: int
+    result_url: str | None = None
+
+
+def _insert_unless_used(**values):
+    dialect = db.session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return (
+        insert(FormSubmission)
+        .values(**values, result={}, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[FormSubmission.key_hash])
+        .returning(FormSubmission.id)
+    )
 
 
 def remember_result(url: str, **result: Any) -> None:
     """Record where this submission led (call before the commit); a repeat is sent there."""
-    row = g.get("submission")
-    if row is not None:
-        row.result_url = url
-        row.result = result
+    claimed = g.get("submission")
+    if claimed is not None:
+        db.session.execute(
+            update(FormSubmission)
+            .where(FormSubmission.id == claimed.id)
+            .values(result_url=url, result=result)
+        )
+        claimed.result_url = url
 
 
 def is_repeat_of_another(earlier: FormSubmission, endpoint: str, user_id: int | None) -> bool:

@@ -17,14 +17,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crm.activity.services import record_event
+from crm.activity.services import record_events, timeline_event
 from crm.attachments.services import attach_files
+from crm.auth.models import User
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
 from crm.core.urls import external_url
 from crm.extensions import db
 from crm.inquiries.models import Inquiry, ReferenceCounter
 from crm.inquiries.response import response_deadline
-from crm.mail.services import queue_mail
+from crm.mail.services import LaterMail, NotRenderable, queue_to_render, renders_later
 from crm.partners.services import match_organisation
 from crm.routing.services import choose_assignee
 from crm.timeutil import utcnow
@@ -197,45 +198,64 @@ def submit_inquiry(
     db.session.add(inquiry)
     db.session.flush()
     attach_files(files, inquiry=inquiry, uploaded_by=actor)
-    record_event("created", actor, inquiry=inquiry, channel=channel)
+    # The events and the mails go in with one statement each; the mails are rendered by the
+    # sender (below: what it needs to render them), not in the request.
+    events = [timeline_event("created", actor, inquiry=inquiry, channel=channel)]
     if organisation is not None:
-        record_event(
-            "organisation_linked",
+        events.append(
+            timeline_event(
+                "organisation_linked",
+                None,
+                inquiry=inquiry,
+                organisation=organisation,
+                name=organisation.name,
+                by="matching",
+            )
+        )
+    events.append(
+        timeline_event(
+            "routed",
             None,
             inquiry=inquiry,
-            organisation=organisation,
-            name=organisation.name,
-            by="matching",
+            assignee_id=decision.user_id,
+            assignee=assignee.name if assignee else None,
+            reason=decision.reason,
+            rule=decision.rule_name,
         )
-    record_event(
-        "routed",
-        None,
-        inquiry=inquiry,
-        assignee_id=decision.user_id,
-        assignee=assignee.name if assignee else None,
-        reason=decision.reason,
-        rule=decision.rule_name,
     )
+    record_events(events, at=now)
+    mails = []
     if assignee is not None:
-        queue_mail(
-            "assignee_notice",
-            assignee.email,
-            "assignee_notice",
-            inquiry=inquiry,
-            assignee=assignee,
-            link=external_url("inquiries.detail", reference=inquiry.reference),
+        mails.append(
+            LaterMail(
+                "assignee_notice", assignee.email, "assignee_notice", {"assignee_id": assignee.id}
+            )
         )
     if send_receipt:
-        _queue_receipt(inquiry, token)
-    db.session.flush()
+        mails.append(LaterMail("receipt", inquiry.email, "receipt"))
+    queue_to_render(inquiry, mails)
     return inquiry, token
 
 
-def _queue_receipt(inquiry: Inquiry, token: str) -> None:
-    queue_mail(
-        "receipt",
-        inquiry.email,
-        "receipt",
-        inquiry=inquiry,
-        status_link=external_url("public.status", token=token),
-    )
+@renders_later("receipt")
+def _receipt_context(inquiry: Inquiry, _data: dict) -> dict:
+    """The receipt's status link, derived again from the stored seed: the token itself is
+    never stored. A link that would not open the status page is not sent."""
+    if inquiry.status_link_seed is None or inquiry.status_token_hash is None:
+        raise NotRenderable("the inquiry has no status link (anonymised?)")
+    token = status_link_token(inquiry.status_link_seed)
+    if not hmac.compare_digest(hash_token(token), inquiry.status_token_hash):
+        raise NotRenderable("the status link no longer matches the inquiry (SECRET_KEY changed?)")
+    return {"status_link": external_url("public.status", token=token)}
+
+
+@renders_later("assignee_notice")
+def _new_inquiry_notice_context(inquiry: Inquiry, data: dict) -> dict:
+    """The notice to the person a new inquiry was routed to."""
+    assignee = db.session.get(User, data["assignee_id"])
+    if assignee is None:
+        raise NotRenderable("its assignee is gone")
+    return {
+        "assignee": assignee,
+        "link": external_url("inquiries.detail", reference=inquiry.reference),
+    }

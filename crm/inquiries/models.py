@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.auth.models import User
 from crm.choices import Addressee, Category, Channel, OrganisationType, Priority
+from crm.core.sql import unindexed
 from crm.dbtypes import enum_column
 from crm.extensions import db
 from crm.inquiries.statuses import AWAITING_RESPONSE_STATUSES, Outcome, Status
@@ -120,6 +121,7 @@ class Inquiry(db.Model):
             "assignee_id",
             "created_at",
             "id",
+            "status",  # the menu counts them from the index alone (migration 0020)
             postgresql_where=text("assignee_seen_at IS NULL"),
             sqlite_where=text("assignee_seen_at IS NULL"),
         ),
@@ -147,6 +149,7 @@ class Inquiry(db.Model):
             "assignee_id",
             "first_response_due_at",
             "id",
+            "status",  # the menu counts them from the index alone (migration 0020)
             postgresql_where=text("first_response_at IS NULL"),
             sqlite_where=text("first_response_at IS NULL"),
         ),
@@ -171,8 +174,11 @@ class Inquiry(db.Model):
     @awaiting_response.inplace.expression
     @classmethod
     def _awaiting_response_expression(cls):
+        # Few inquiries await a first response: their partial index (assignee, deadline),
+        # not the status, should lead the search (see crm.core.sql.unindexed).
         return and_(
-            cls.first_response_at.is_(None), cls.status.in_(sorted(AWAITING_RESPONSE_STATUSES))
+            cls.first_response_at.is_(None),
+            unindexed(cls.status).in_(sorted(AWAITING_RESPONSE_STATUSES)),
         )
 
     @hybrid_method

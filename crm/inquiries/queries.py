@@ -6,13 +6,25 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, exists, false, func, or_, select, text, true
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.models import FollowUp
 from crm.core.paging import Page, keyset_page
-from crm.core.sql import like_pattern
+from crm.core.sql import like_pattern, unindexed
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned
 from crm.inquiries.models import (
@@ -60,37 +72,51 @@ def inbox_for(user) -> dict[str, list]:
     return groups
 
 
-def inbox_queries(user) -> dict:
-    """The inbox's inquiry groups as statements, each served by its own index (migration 0003)."""
-    now = utcnow()
-    newest_first = (Inquiry.created_at.desc(), Inquiry.id.desc())
+def waiting_for(now) -> dict[str, list]:
+    """Where my inquiries need me, as the inbox's groups (the menu badge counts the same);
+    each is combined with `Inquiry.assignee_id == me`.
+
+    Each group is written for its own index: my new ones on (assignee, status); those late
+    for a first response on the partial index of the few still awaiting one; those handed to
+    me and not opened on the partial index of the unopened; answers from submitters on the
+    partial index of the answered. `unindexed` keeps SQLite from preferring (assignee,
+    status), which would read every open inquiry of the person.
+    """
     return {
-        "new": _listing()
-        .where(Inquiry.assignee_id == user.id, Inquiry.status == Status.NEW)
-        .order_by(*newest_first)
-        .limit(INBOX_LIMIT),
-        "overdue": _listing()
-        .where(Inquiry.assignee_id == user.id, Inquiry.response_overdue(now))
-        .order_by(Inquiry.first_response_due_at, Inquiry.id)
-        .limit(INBOX_LIMIT),
-        "unseen": _listing()
-        .where(
-            Inquiry.assignee_id == user.id,
+        "new": [Inquiry.status == Status.NEW],
+        "overdue": [Inquiry.response_overdue(now)],
+        "unseen": [
             Inquiry.assignee_seen_at.is_(None),
-            Inquiry.status.in_(HANDED_OVER_STATUSES),
-        )
-        .order_by(*newest_first)
-        .limit(INBOX_LIMIT),
+            unindexed(Inquiry.status).in_(HANDED_OVER_STATUSES),
+        ],
         # Whatever its status: an answer to an inquiry on hold or even closed is read here.
-        "answered": _listing()
-        .where(Inquiry.assignee_id == user.id, Inquiry.submitter_replied_at.is_not(None))
-        .order_by(Inquiry.submitter_replied_at, Inquiry.id)
-        .limit(INBOX_LIMIT),
-        "unassigned": _listing()
+        "answered": [Inquiry.submitter_replied_at.is_not(None)],
+    }
+
+
+def inbox_queries(user) -> dict:
+    """The inbox's inquiry groups as statements, each served by its own index."""
+    newest_first = (Inquiry.created_at.desc(), Inquiry.id.desc())
+    order = {
+        "new": newest_first,
+        "overdue": (Inquiry.first_response_due_at, Inquiry.id),
+        "unseen": newest_first,
+        "answered": (Inquiry.submitter_replied_at, Inquiry.id),
+    }
+    queries = {
+        name: _listing()
+        .where(Inquiry.assignee_id == user.id, *conditions)
+        .order_by(*order[name])
+        .limit(INBOX_LIMIT)
+        for name, conditions in waiting_for(utcnow()).items()
+    }
+    queries["unassigned"] = (
+        _listing()
         .where(Inquiry.assignee_id.is_(None), Inquiry.status.in_(OPEN_STATUSES))
         .order_by(*newest_first)
-        .limit(INBOX_LIMIT),
-    }
+        .limit(INBOX_LIMIT)
+    )
+    return queries
 
 
 def inquiry_by_reference(reference: str | None) -> Inquiry | None:
@@ -437,19 +463,25 @@ def list_inquiries(
 
 
 # Every staff page shows these counts; the statement is built once, not per request.
+def _count_waiting():
+    """How many of my inquiries are in at least one inbox group. Each group counts only what
+    no group before it counted, so the sum counts an inquiry once and every part reads its
+    own small index (a UNION of the groups' ids would sort them all)."""
+    parts, counted = [], []
+    for conditions in waiting_for(bindparam("now")).values():
+        not_counted = [not_(and_(*earlier)) for earlier in counted]
+        parts.append(
+            select(func.count())
+            .select_from(Inquiry)
+            .where(Inquiry.assignee_id == bindparam("user_id"), *conditions, *not_counted)
+            .scalar_subquery()
+        )
+        counted.append(conditions)
+    return sum(parts[1:], parts[0])
+
+
 MENU_COUNTS = select(
-    select(func.count())
-    .select_from(Inquiry)
-    .where(
-        Inquiry.assignee_id == bindparam("user_id"),
-        or_(
-            Inquiry.status == Status.NEW,
-            Inquiry.response_overdue(bindparam("now")),
-            and_(Inquiry.assignee_seen_at.is_(None), Inquiry.status.in_(HANDED_OVER_STATUSES)),
-            Inquiry.submitter_replied_at.is_not(None),
-        ),
-    )
-    .scalar_subquery(),
+    _count_waiting(),
     select(func.count())
     .select_from(FollowUp)
     .where(

@@ -16,14 +16,16 @@ import secrets
 import smtplib
 import socket
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
+from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from crm.activity.services import record_event
 from crm.attachments.queries import files_of_mail_message, read_file, unsendable
@@ -36,6 +38,7 @@ from crm.mail.models import (
     NEEDS_ADMIN,
     OutboxMessage,
     OutboxStatus,
+    kind_label,
 )
 from crm.mail.threading import new_message_id, plus_address, tag_subject
 from crm.timeutil import utcnow
@@ -57,6 +60,9 @@ AUTO_SUBMITTED = {"receipt": "auto-replied", "public_reply": None}
 DEFAULT_AUTO_SUBMITTED = "auto-generated"
 
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+# Mail is written in Swedish, with an English paragraph where the template has one.
+MAIL_LANGUAGE = "sv"
 
 
 def one_line(value: str) -> str:
@@ -105,17 +111,129 @@ def queue_mail(
     return message
 
 
-def render_mail(template: str, *, inquiry=None, **context) -> tuple[str, str, str]:
+def render_mail(
+    template: str, *, inquiry=None, language: str = MAIL_LANGUAGE, **context
+) -> tuple[str, str, str]:
     """The subject (tagged with the inquiry's reference), text and HTML of a mail as it will
     be sent; `queue_mail` sends exactly this, the reply preview shows it."""
     context["inquiry"] = inquiry
-    with force_locale("sv"):
+    with force_locale(language):
         subject = render_template(f"mail/{template}.subject.txt", **context)
         body_text = render_template(f"mail/{template}.txt", **context)
         body_html = render_template(f"mail/{template}.html", **context)
     if inquiry is not None:
         subject = tag_subject(one_line(subject), inquiry.reference)
     return subject, body_text, body_html
+
+
+# ---- mail the sender renders ------------------------------------------------------------
+# A request that queues mail need not pay for its templates: `queue_to_render` stores what
+# the sender needs (template, language, ids) and the sender renders the message when it first
+# claims it (`render_queued`), keeping the result for every later attempt.
+
+
+class NotRenderable(Exception):
+    """A message queued for the sender to render cannot be rendered now: the attempt fails,
+    is retried and is given up onto /admin/mail like an SMTP error."""
+
+
+# template → a function (inquiry, stored data) → the rest of the template's context. The
+# feature that queues the mail registers it (`renders_later`); this module knows none of them.
+_CONTEXTS: dict[str, Callable[[Any, dict], dict]] = {}
+
+
+def renders_later(template: str):
+    """Register how the sender builds `template`'s context from its inquiry and stored ids."""
+
+    def register(build: Callable[[Any, dict], dict]):
+        _CONTEXTS[template] = build
+        return build
+
+    return register
+
+
+@dataclass(frozen=True)
+class LaterMail:
+    """A mail about an inquiry for the sender to render; `data` holds ids, never text (JSON)."""
+
+    kind: str
+    recipient: str
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def queue_to_render(inquiry, mails: Sequence[LaterMail], language: str = MAIL_LANGUAGE) -> None:
+    """Queue mails about `inquiry` that the sender renders: one INSERT for all of them, no
+    template rendered and no ORM object made. Message-ID, Date and Reply-To are fixed now,
+    as for `queue_mail`."""
+    if not mails:
+        return
+    now = utcnow()
+    reply_to = intake_address(inquiry.reference)
+    db.session.execute(
+        insert(OutboxMessage).execution_options(render_nulls=True),
+        [
+            {
+                "kind": mail.kind,
+                "recipient": one_line(mail.recipient),
+                "subject": "",
+                "body_text": "",
+                "body_html": None,
+                "render_data": {"template": mail.template, "language": language, **mail.data},
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "message_id": new_message_id(inquiry.reference),
+                "inquiry_id": inquiry.id,
+                "reply_to": reply_to,
+                "created_at": now,
+                "pending_since": now,
+                "next_attempt_at": now,
+            }
+            for mail in mails
+        ],
+    )
+
+
+def _render_stored(message: OutboxMessage) -> tuple[str, str, str]:
+    """Subject, text and HTML of a message queued by `queue_to_render`, from what is stored
+    now; raises NotRenderable, or the template's own error."""
+    from crm.inquiries.models import Inquiry
+
+    data = message.render_data or {}
+    build = _CONTEXTS.get(data.get("template"))
+    if build is None:
+        raise NotRenderable(f"nothing registered to render {data.get('template')!r}")
+    inquiry = None if message.inquiry_id is None else db.session.get(Inquiry, message.inquiry_id)
+    if inquiry is None:
+        raise NotRenderable("its inquiry is gone")
+    context = build(inquiry, data)
+    return render_mail(data["template"], inquiry=inquiry, language=data["language"], **context)
+
+
+def render_queued(message: OutboxMessage) -> None:
+    """Render a message the sender is to render into its subject and bodies, in place, once:
+    from then on it is sent as stored, whatever changes. A message rendered already is left
+    as it is; one that cannot be rendered raises and stays unrendered."""
+    if message.render_data is None:
+        return
+    subject, body_text, body_html = _render_stored(message)
+    message.subject = one_line(subject)[:300]
+    message.body_text = body_text
+    message.body_html = body_html
+    message.render_data = None
+
+
+def subject_of(message: OutboxMessage) -> str:
+    """The subject as sent or as it will be sent: rendered on demand, and not stored, for a
+    message the sender has not rendered yet; its kind when it cannot be rendered."""
+    if message.render_data is None:
+        return message.subject
+    try:
+        return one_line(_render_stored(message)[0])[:300]
+    except SQLAlchemyError:
+        raise
+    except Exception:  # shown, not sent: the sender reports the reason
+        return kind_label(message.kind)
 
 
 def intake_address(reference: str) -> str | None:
@@ -192,9 +310,10 @@ class Claim:
     attempts: int
     pending_since: datetime
     inquiry_id: int | None
-    email: EmailMessage
-    # Why it cannot go now (a file waits for the scanner, was stopped by it, or is missing):
-    # recorded as a failed attempt, retried, and given up onto /admin/mail like an SMTP error.
+    email: EmailMessage | None
+    # Why it cannot go now (it cannot be rendered; a file waits for the scanner, was stopped by
+    # it, or is missing): recorded as a failed attempt, retried, and given up onto /admin/mail
+    # like an SMTP error.
     held_because: str | None = None
 
 
@@ -233,7 +352,7 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
         message.claimed_by = sender
         message.claimed_until = now + LEASE
         message.attempts += 1
-        email, held_because = _email_with_files(message)
+        email, held_because = _email_of(message)
         return Claim(
             id=message.id,
             token=sender,
@@ -244,6 +363,19 @@ def claim_next(now: datetime, sender: str, skip: Collection[int] = ()) -> Claim 
             email=email,
             held_because=held_because,
         )
+
+
+def _email_of(message: OutboxMessage) -> tuple[EmailMessage | None, str | None]:
+    """The e-mail to hand over, rendered first if the sender is to render it (stored with the
+    claim, so a retry sends the same); or None and the reason it cannot go now."""
+    try:
+        render_queued(message)
+    except SQLAlchemyError:
+        raise  # the claim's transaction is broken: nothing is claimed, the next run tries again
+    except Exception as exc:  # a template or what it reads: this attempt fails, like SMTP would
+        log.exception("mail %s could not be rendered", message.id)
+        return None, f"could not be rendered: {type(exc).__name__}: {exc}"
+    return _email_with_files(message)
 
 
 def _email_with_files(message: OutboxMessage) -> tuple[EmailMessage, str | None]:

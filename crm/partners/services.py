@@ -6,11 +6,12 @@ import json
 import re
 import unicodedata
 from datetime import date, timedelta
+from functools import cache
 from importlib import resources
 from urllib.parse import urlsplit, urlunsplit
 
 from flask_babel import gettext as _
-from sqlalchemy import literal, select, union_all, update
+from sqlalchemy import bindparam, literal, select, union_all, update
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.activity.services import record_event
@@ -71,22 +72,34 @@ def match_organisation(
     """
     domain = email_domain_of(email)
     name_key = normalise_name(name)
-    conditions = [(1, Organisation.name_key == name_key)]
+    values = {"name_key": name_key}
     if organisation_number:
-        conditions.append((0, Organisation.org_number == organisation_number))
+        values["number"] = organisation_number
     if domain:
-        conditions.append((2, Organisation.email_domain == domain))
-    # One indexed look-up per rule, best first; a third row shows two share the domain.
+        values["domain"] = domain
+    statement = _candidates(by_number=bool(organisation_number), by_domain=bool(domain))
+    candidates = db.session.scalars(statement, values).all()
+    return choose_match(candidates, organisation_number, name_key, domain)
+
+
+@cache
+def _candidates(by_number: bool, by_domain: bool):
+    """`match_organisation`'s statement, built once per shape (every public submission runs
+    it): one indexed look-up per rule, best first; a third row shows two share the domain."""
+    conditions = [(1, Organisation.name_key == bindparam("name_key"))]
+    if by_number:
+        conditions.append((0, Organisation.org_number == bindparam("number")))
+    if by_domain:
+        conditions.append((2, Organisation.email_domain == bindparam("domain")))
     ranked = union_all(
         *(select(Organisation.id, literal(rank).label("rank")).where(c) for rank, c in conditions)
     ).subquery()
-    candidates = db.session.scalars(
+    return (
         select(Organisation)
         .join(ranked, ranked.c.id == Organisation.id)
         .order_by(ranked.c.rank, Organisation.id)
         .limit(3)
-    ).all()
-    return choose_match(candidates, organisation_number, name_key, domain)
+    )
 
 
 def choose_match(candidates, organisation_number: str | None, name_key: str, domain: str | None):

@@ -15,6 +15,7 @@ from crm.conversation.models import InboundMail, Message
 from crm.extensions import db
 from crm.inquiries.statuses import GENUINE_OUTCOMES, Outcome
 from crm.mail.models import OutboxMessage, OutboxStatus
+from crm.mail.services import subject_of
 from crm.timeutil import utcnow
 
 ANONYMISED = "–"
@@ -91,7 +92,13 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
     db.session.execute(
         OutboxMessage.__table__.update()
         .where(OutboxMessage.inquiry_id == inquiry.id)
-        .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
+        .values(
+            recipient=ANONYMISED,
+            subject=ANONYMISED,
+            body_text=ANONYMISED,
+            body_html=None,
+            render_data=None,
+        )
     )
     record_event("anonymised", actor, inquiry=inquiry, reason=reason)
     audit("inquiry_anonymised", actor, inquiry, reason=reason)
@@ -361,7 +368,7 @@ def gdpr_export(email: str, files_dir=None, actor=None) -> dict:
             for m in rows["received"]
         ],
         "emails_sent": [
-            {"at": m.created_at.isoformat(), "subject": m.subject, "status": m.status.value}
+            {"at": m.created_at.isoformat(), "subject": subject_of(m), "status": m.status.value}
             for m in rows["messages"]
         ],
         "staff_accounts": [
@@ -406,7 +413,13 @@ def gdpr_erase(email: str, dry_run: bool = False, actor=None) -> dict:
         db.session.execute(
             update(OutboxMessage)
             .where(to_them)
-            .values(recipient=ANONYMISED, subject=ANONYMISED, body_text=ANONYMISED, body_html=None)
+            .values(
+                recipient=ANONYMISED,
+                subject=ANONYMISED,
+                body_text=ANONYMISED,
+                body_html=None,
+                render_data=None,
+            )
         )
         _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
         # What they wrote on other people's threads (a colleague's inquiry, say).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from crm.audit.services import audit
 from crm.auth.models import User
@@ -80,12 +81,25 @@ def role_holders(*roles: Role, excluded: Collection[int] = ()) -> dict[Role, Use
     """Each given role's active holder (the longest-standing if several, leaving out the
     `excluded`), in one statement."""
     holders: dict[Role, User] = {}
-    query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
+    values = {"roles": list(roles)}
     if excluded:
-        query = query.where(User.id.not_in(list(excluded)))
-    for user in db.session.scalars(query):
+        values["excluded"] = list(excluded)
+    for user in db.session.scalars(_holders(bool(excluded)), values):
         holders.setdefault(Role(user.role), user)
     return holders
+
+
+@cache
+def _holders(excluding: bool):
+    """`role_holders`'s statement, built once (every public submission runs it)."""
+    query = (
+        select(User)
+        .where(User.role.in_(bindparam("roles", expanding=True)), User.active.is_(True))
+        .order_by(User.id)
+    )
+    if excluding:
+        query = query.where(User.id.not_in(bindparam("excluded", expanding=True)))
+    return query
 
 
 def active_rules() -> list[RoutingRule]:

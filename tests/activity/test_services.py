@@ -18,6 +18,7 @@ from crm.auth.permissions import ROLE_PERMISSIONS, Permission, Role, role_can
 from crm.errors import NotPermitted
 from crm.extensions import db
 from crm.models import AuditLog, ConflictDeclaration
+from crm.timeutil import local_today
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 
 
@@ -40,7 +41,7 @@ def follow_up(owner, *, on: str, **attrs) -> FollowUp:
     elif on == "organisation":
         attrs["organisation_id"] = OrganisationFactory().id
     item = FollowUp(
-        title="Ring", due_on=date.today(), owner_id=owner.id if owner else None, **attrs
+        title="Ring", due_on=local_today(), owner_id=owner.id if owner else None, **attrs
     )
     db.session.add(item)
     db.session.commit()
@@ -71,14 +72,14 @@ def test_who_may_manage_a_follow_up(people, actor, owner, on, allowed):
     assert may_manage_follow_up(people[actor], item) is allowed
     due_on, done = item.due_on, item.completed_at
     if allowed:
-        reschedule_follow_up(item, date.today() + timedelta(days=2), people[actor])
+        reschedule_follow_up(item, local_today() + timedelta(days=2), people[actor])
         complete_follow_up(item, people[actor])
         assert item.completed_at is not None
         assert item.completed_by_id == people[actor].id
         return
     for action in (
         lambda: complete_follow_up(item, people[actor]),
-        lambda: reschedule_follow_up(item, date.today() + timedelta(days=2), people[actor]),
+        lambda: reschedule_follow_up(item, local_today() + timedelta(days=2), people[actor]),
     ):
         with pytest.raises(NotPermitted):
             action()
@@ -142,9 +143,9 @@ def test_hand_over_moves_only_the_persons_open_follow_ups_on_that_inquiry(people
     chair, secretary = people["chair"], people["secretary"]
     mine = follow_up(chair, on="inquiry")
     inquiry = mine.inquiry
-    done = FollowUp(title="Klar", due_on=date.today(), owner_id=chair.id, inquiry_id=inquiry.id,
+    done = FollowUp(title="Klar", due_on=local_today(), owner_id=chair.id, inquiry_id=inquiry.id,
                     completed_at=mine.created_at)  # fmt: skip
-    theirs = FollowUp(title="Deras", due_on=date.today(), owner_id=people["board"].id,
+    theirs = FollowUp(title="Deras", due_on=local_today(), owner_id=people["board"].id,
                       inquiry_id=inquiry.id)  # fmt: skip
     elsewhere = follow_up(chair, on="inquiry")
     db.session.add_all([done, theirs])
@@ -216,7 +217,7 @@ def test_a_follow_up_on_an_inquiry_shows_on_its_organisation_too(people):
     organisation = OrganisationFactory()
     inquiry = InquiryFactory(organisation_id=organisation.id)
     owner = people["secretary"]
-    made = add_follow_up("Ring", date.today(), owner, owner, inquiry=inquiry)
+    made = add_follow_up("Ring", local_today(), owner, owner, inquiry=inquiry)
     assert (made.inquiry_id, made.organisation_id) == (inquiry.id, organisation.id)
 
 

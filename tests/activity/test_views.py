@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from crm.activity.models import FollowUp, Note
 from crm.extensions import db
 from crm.models import ConflictDeclaration
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 from tests.helpers import late_and_not, mails
 
@@ -48,14 +48,16 @@ def test_follow_up_on_an_inquiry_with_date_validation(client, db, login_as):
     inquiry = InquiryFactory()
     url = f"/inquiries/{inquiry.reference}/follow-ups"
     base = {"title": "Ring tillbaka", "owner": me.id, "recurrence": "none"}
-    past = client.post(url, data={**base, "due_on": (date.today() - timedelta(days=1)).isoformat()})
+    past = client.post(
+        url, data={**base, "due_on": (local_today() - timedelta(days=1)).isoformat()}
+    )
     assert past.status_code == 422
     assert "Datumet har redan passerat." in past.text
     garbage = client.post(url, data={**base, "due_on": "nästa tisdag"})
     assert garbage.status_code == 422
     assert 'id="due_on-error"' in garbage.text
     assert db.session.scalar(select(func.count()).select_from(FollowUp)) == 0
-    client.post(url, data={**base, "due_on": date.today().isoformat()})
+    client.post(url, data={**base, "due_on": local_today().isoformat()})
     follow_up = db.session.scalar(select(FollowUp))
     assert (follow_up.title, follow_up.owner_id, follow_up.inquiry_id) == (
         "Ring tillbaka",
@@ -83,7 +85,7 @@ def test_yearly_follow_up_comes_back_a_year_later(client, db, login_as):
 
 def test_follow_ups_page_overdue_first_create_and_reschedule(client, db, login_as):
     me = login_as("secretary_general")
-    today = date.today()
+    today = local_today()
     db.session.add_all(
         [
             FollowUp(title="Senare", due_on=today + timedelta(days=10), owner_id=me.id),
@@ -111,11 +113,11 @@ def test_send_reminders_once_per_day(runner, db):
     UserFactory(role="chair")  # nothing due: no mail
     UserFactory(role="board")
     db.session.add(
-        FollowUp(title="Förfallen", due_on=date.today() - timedelta(days=1), owner_id=secretary.id)
+        FollowUp(title="Förfallen", due_on=local_today() - timedelta(days=1), owner_id=secretary.id)
     )
     db.session.add(
         FollowUp(
-            title="Nästa vecka", due_on=date.today() + timedelta(days=7), owner_id=secretary.id
+            title="Nästa vecka", due_on=local_today() + timedelta(days=7), owner_id=secretary.id
         )
     )
     InquiryFactory(assignee_id=secretary.id, first_response_due_at=utcnow() - timedelta(hours=1))
@@ -135,7 +137,7 @@ def test_send_reminders_once_per_day(runner, db):
 
 
 def _follow_up(owner, **attrs):
-    item = FollowUp(title="Ring Jamtli", due_on=date.today(), owner_id=owner.id, **attrs)
+    item = FollowUp(title="Ring Jamtli", due_on=local_today(), owner_id=owner.id, **attrs)
     db.session.add(item)
     db.session.commit()
     return item.id, item.due_on
@@ -143,7 +145,7 @@ def _follow_up(owner, **attrs):
 
 FOLLOW_UP_ROUTES = {
     "done": {},
-    "reschedule": {"due_on": (date.today() + timedelta(days=3)).isoformat()},
+    "reschedule": {"due_on": (local_today() + timedelta(days=3)).isoformat()},
 }
 
 
@@ -204,7 +206,7 @@ def test_the_inquiry_page_offers_done_only_for_follow_ups_you_may_manage(client,
     secretary = UserFactory(role="secretary_general")
     inquiry = InquiryFactory()
     _follow_up(me, inquiry_id=inquiry.id)
-    db.session.add(FollowUp(title="Hennes", due_on=date.today(), owner_id=secretary.id,
+    db.session.add(FollowUp(title="Hennes", due_on=local_today(), owner_id=secretary.id,
                             inquiry_id=inquiry.id))  # fmt: skip
     db.session.commit()
     page = client.get(f"/inquiries/{inquiry.reference}").text

@@ -127,6 +127,19 @@ def test_v3_3_2_idle_and_absolute_timeouts(client, db, idle, since_login, expire
     assert (response.status_code == 302) is expired
 
 
+def test_the_session_cookie_is_resent_only_when_the_session_changed(client, db):
+    """Re-signing the cookie on every request costs time for nothing: it is sent again when
+    seen_at moves (at most once a minute), which also keeps an active session alive."""
+    login(client, UserFactory().email)
+    client.get("/account")  # the first form of the session adds its CSRF secret
+    assert "Set-Cookie" not in client.get("/account").headers
+    with client.session_transaction() as session:
+        session["seen_at"] = (utcnow() - timedelta(minutes=2)).isoformat()
+    refreshed = client.get("/account")
+    assert "session=" in refreshed.headers["Set-Cookie"]
+    assert "Set-Cookie" not in client.get("/account").headers
+
+
 def test_v2_4_1_passwords_are_hashed_with_argon2id(db):
     user = UserFactory()
     assert user.password_hash.startswith("$argon2id$")

@@ -91,6 +91,32 @@ def test_a_crash_between_storing_and_moving_loses_nothing_and_stores_nothing_twi
     assert folder_uids(intake_mailbox, "INBOX") == []
 
 
+def test_a_second_fetch_mail_while_one_reads_the_mailbox_does_nothing(
+    app, db, runner, inquiry, intake_mailbox, monkeypatch
+):
+    """Cron on another app host, or the next minute's run while a slow one still reads: both
+    would store and move every message (a mail server files a message moved twice twice)."""
+    from crm.conversation.mailbox import mailbox_lock
+
+    with intake_mailbox() as box:
+        box.append(reply_to(app, inquiry), "INBOX")
+    with app.app_context(), mailbox_lock():
+        busy = runner.invoke(args=["crm", "fetch-mail"])
+        user = app.config["MAIL_IMAP_USERNAME"]
+        monkeypatch.setitem(app.config, "MAIL_IMAP_USERNAME", "another-mailbox")
+        with mailbox_lock():  # another mailbox is not held up
+            pass
+        monkeypatch.setitem(app.config, "MAIL_IMAP_USERNAME", user)
+    assert busy.exit_code == 0, busy.output
+    assert "Another fetch-mail is reading this mailbox. This run fetched nothing." in busy.output
+    assert count(db, InboundMail) == 0
+    assert len(folder_uids(intake_mailbox, "INBOX")) == 1
+
+    done = runner.invoke(args=["crm", "fetch-mail"])  # once the other run has finished
+    assert "Stored 1 (1 attached); 0 already stored." in done.output
+    assert folder_uids(intake_mailbox, "INBOX") == []
+
+
 def test_a_twenty_megabyte_message_is_refused_cleanly_and_moved(app, db, inquiry, intake_mailbox):
     big = mail("x" * (20 * 1024 * 1024), In_Reply_To=new_message_id(inquiry.reference))
     with intake_mailbox() as box:

@@ -6,7 +6,7 @@ second copy must get the first one's result page and change nothing.
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from threading import Barrier
 
 import pytest
@@ -16,6 +16,7 @@ from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.core.idempotency import FormSubmission, claim, new_submission_id
 from crm.mail.models import OutboxMessage
 from crm.models import Contact, Inquiry, Message, Organisation
+from crm.timeutil import local_today
 from tests.conftest import TEST_PASSWORD
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 
@@ -101,7 +102,7 @@ def test_a_repeated_follow_up_is_stored_once_wherever_it_is_added(client, db, lo
     me = login_as("secretary_general")
     inquiry = InquiryFactory()
     organisation = OrganisationFactory()
-    base = {"owner": me.id, "recurrence": "none", "due_on": date.today().isoformat()}
+    base = {"owner": me.id, "recurrence": "none", "due_on": local_today().isoformat()}
     for n, path in enumerate(
         (
             f"/inquiries/{inquiry.reference}/follow-ups",

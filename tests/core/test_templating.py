@@ -73,3 +73,12 @@ def test_the_whole_country_is_translated_but_the_lan_keep_their_names(app):
         session["lang"] = "en"
         assert region_name("00") == "The whole country"
         assert region_name("01") == "Stockholms län"
+
+
+def test_every_template_compiles_ahead_of_its_first_use(app):
+    from crm.core.templating import compile_templates
+
+    app.jinja_env.cache.clear()
+    compiled = compile_templates(app)
+    assert compiled > 80  # pages, macros and mail
+    assert len(app.jinja_env.cache) == compiled

@@ -9,12 +9,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from crm.extensions import db
 from crm.mail.services import send_pending
+from crm.timeutil import local_today
 from tests.e2e.conftest import PEOPLE, log_in
 
 
@@ -141,7 +142,7 @@ def test_journey_2_secretary_general_triages(page_for, live_server):
     assert "Kontakt med avsändaren (Telefon): Ringde Åsa" in page.inner_text(".timeline")
     page.click("summary:has-text('Ny uppföljning')")
     page.fill("#title", "Återkoppla till Åsa")
-    page.fill("#due_on", (date.today() + timedelta(days=7)).isoformat())
+    page.fill("#due_on", (local_today() + timedelta(days=7)).isoformat())
     page.click("button:text-is('Spara uppföljning')")
     assert "Återkoppla till Åsa" in page.inner_text("main")
     chair_id = page.locator("#assignee option", has_text="Olof Ordförande").get_attribute("value")

@@ -40,8 +40,9 @@ from crm.models import (
     RoutingRule,
     TimelineEvent,
 )
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
+from tests.helpers import rendered
 
 ALL_PAIRS = list(itertools.product(Status, Status))
 
@@ -196,7 +197,9 @@ def _note_by(user, inquiry):
 
 
 def _follow_up_of(user, inquiry):
-    follow_up = FollowUp(title="Ring", due_on=date.today(), owner_id=user.id, inquiry_id=inquiry.id)
+    follow_up = FollowUp(
+        title="Ring", due_on=local_today(), owner_id=user.id, inquiry_id=inquiry.id
+    )
     db.session.add(follow_up)
     db.session.commit()
     return follow_up
@@ -220,11 +223,11 @@ ACTING_SERVICES = {
     "add_note": lambda inq, me: add_note("Min åsikt", me, inquiry=inq),
     "edit_note": lambda inq, me: edit_note(_note_by(me, inq), "ändrad", me),
     "add_follow_up": lambda inq, me: add_follow_up(
-        "Ring", date.today(), UserFactory(role="secretary_general"), me, inquiry=inq
+        "Ring", local_today(), UserFactory(role="secretary_general"), me, inquiry=inq
     ),
     "complete_follow_up": lambda inq, me: complete_follow_up(_follow_up_of(me, inq), me),
     "reschedule_follow_up": lambda inq, me: reschedule_follow_up(
-        _follow_up_of(me, inq), date.today() + timedelta(days=3), me
+        _follow_up_of(me, inq), local_today() + timedelta(days=3), me
     ),
     "declare_conflict_again": lambda inq, me: declare_conflict(inq, me, "igen"),
 }
@@ -290,7 +293,7 @@ def test_nobody_can_give_the_inquiry_to_a_javig_user(app, db):
     )
     assert inquiry.assignee_id is None
     with pytest.raises(DomainError) as refused:
-        add_follow_up("Ring", date.today(), chair, UserFactory(), inquiry=inquiry)
+        add_follow_up("Ring", local_today(), chair, UserFactory(), inquiry=inquiry)
     assert refused.value.field == "owner"
 
 
@@ -480,9 +483,7 @@ def test_a_new_inquiry_mail_says_new_inquiry(app, client, db):
 
     secretary = UserFactory(role="secretary_general")
     client.post("/samverkan", data=form_data(app, organisation_name="Nya museet"))
-    [notice] = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "assignee_notice")
-    ).all()
+    [notice] = rendered(db, "assignee_notice")  # as the sender renders it
     assert notice.recipient == secretary.email
     assert re.fullmatch(r"\[SAM-\d{4}-\d{4}\] Ny förfrågan från Nya museet", notice.subject)
     assert "Du är ansvarig för en ny förfrågan" in notice.body_text
@@ -500,7 +501,7 @@ def _internal_work():
     from tests.factories import OrganisationFactory
 
     def follow_up(inquiry, secretary, _chair):
-        done = add_follow_up("Ring", utcnow().date(), secretary, secretary, inquiry=inquiry)
+        done = add_follow_up("Ring", local_today(), secretary, secretary, inquiry=inquiry)
         complete_follow_up(done, secretary)
 
     def moves(*statuses):

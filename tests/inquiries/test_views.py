@@ -1,7 +1,7 @@
 """Inquiry pages through HTTP: list, inbox, detail and the actions on it."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,7 +10,7 @@ from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.extensions import db as _db
 from crm.inquiries.statuses import Outcome, Status
 from crm.models import AuditLog, ConflictDeclaration, Inquiry, Organisation
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 from tests.factories import InquiryFactory, OrganisationFactory, UserFactory
 from tests.helpers import STOCKHOLM, events, fresh, late_and_not, mails
 
@@ -152,7 +152,10 @@ def test_declining_answers_the_partner(client, db, login_as):
     [
         ("notes", {"body": "Intern tanke."}),
         ("priority", {"priority": "high", "version": 1}),
-        ("follow-ups", {"title": "Ring", "due_on": date.today().isoformat(), "recurrence": "none"}),
+        (
+            "follow-ups",
+            {"title": "Ring", "due_on": local_today().isoformat(), "recurrence": "none"},
+        ),
         ("organisation", {"action": "create", "version": 1}),
     ],
 )
@@ -388,7 +391,7 @@ def test_a_javig_user_reads_the_inquiry_with_a_notice_and_no_forms(client, db, l
     secretary = UserFactory(role="secretary_general", name="Greta Generalsekreterare")
     me = login_as("chair", name="Olof Ordförande")
     inquiry = InquiryFactory(assignee_id=secretary.id)
-    db.session.add(FollowUp(title="Ring", due_on=date.today(), owner_id=secretary.id,
+    db.session.add(FollowUp(title="Ring", due_on=local_today(), owner_id=secretary.id,
                             inquiry_id=inquiry.id))  # fmt: skip
     _javig(inquiry, me)
     page = client.get(f"/inquiries/{inquiry.reference}").text
@@ -432,11 +435,11 @@ JAVIG_POSTS = {
     "notes": {"body": "min åsikt"},
     "notes/{note}": {"body": "ändrad"},
     "reply": {"body": "Hej!"},
-    "follow-ups": {"title": "Ring", "due_on": date.today().isoformat(), "owner": "{secretary}",
+    "follow-ups": {"title": "Ring", "due_on": local_today().isoformat(), "owner": "{secretary}",
                    "recurrence": "none"},
     "organisation": {"action": "create", "version": 1},
     "/follow-ups/{follow_up}/done": {},
-    "/follow-ups/{follow_up}/reschedule": {"due_on": date.today().isoformat()},
+    "/follow-ups/{follow_up}/reschedule": {"due_on": local_today().isoformat()},
 }  # fmt: skip
 
 
@@ -446,7 +449,7 @@ def test_every_action_of_a_javig_user_is_refused_with_403(client, db, login_as, 
     me = login_as("chair")
     inquiry = InquiryFactory(assignee_id=secretary.id)
     note = Note(inquiry_id=inquiry.id, author_id=me.id, body="före jävet")
-    follow_up = FollowUp(title="Min", due_on=date.today(), owner_id=me.id, inquiry_id=inquiry.id)
+    follow_up = FollowUp(title="Min", due_on=local_today(), owner_id=me.id, inquiry_id=inquiry.id)
     db.session.add_all([note, follow_up])
     _javig(inquiry, me)
     ids = {"me": me.id, "secretary": secretary.id, "note": note.id, "follow_up": follow_up.id}
@@ -500,7 +503,7 @@ def test_inbox_shows_my_new_overdue_follow_ups_and_unassigned(client, db, login_
         assignee_id=me.id, subject="Min sena", first_response_due_at=utcnow() - timedelta(days=2)
     )
     loose = InquiryFactory(subject="Ingens")
-    db.session.add(FollowUp(title="Skicka avtal", due_on=date.today(), owner_id=me.id))
+    db.session.add(FollowUp(title="Skicka avtal", due_on=local_today(), owner_id=me.id))
     db.session.commit()
     page = client.get("/inbox").text
     overdue_section = page.split("Mina försenade första svar")[1].split("Mina nya förfrågningar")[0]
@@ -629,7 +632,7 @@ def test_query_count_does_not_grow_with_rows(db, login_as, statements_for, path)
         for inquiry in batch:
             db.session.add(Note(inquiry_id=inquiry.id, author_id=chair.id, body="n"))
             db.session.add(
-                FollowUp(title="f", due_on=date.today(), owner_id=me.id, inquiry_id=inquiry.id)
+                FollowUp(title="f", due_on=local_today(), owner_id=me.id, inquiry_id=inquiry.id)
             )
             db.session.add(
                 TimelineEvent(inquiry_id=inquiry.id, actor_id=chair.id, kind="note_added")

@@ -11,6 +11,7 @@ from crm.public.spam import form_started_token
 from crm.timeutil import utcnow
 from tests.conftest import make_app
 from tests.factories import UserFactory
+from tests.helpers import rendered
 from tests.public.helpers import form_data
 
 FIELD_NAMES = [
@@ -63,6 +64,8 @@ def test_valid_submission_stores_routes_and_queues_mail(app, client, db):
         ("assignee_notice", secretary.email),
         ("receipt", "asa.oberg@hembygd-sormland.se"),
     ]
+    assert [m.subject for m in mails] == ["", ""]  # the sender renders them
+    mails = rendered(db)
     assert "Åsa" not in mails[0].subject  # no personal data beyond the organisation
     assert mails[0].subject == f"[SAM-{year}-0001] Ny förfrågan från Sörmlands hembygdsförbund"
     kinds = db.session.scalars(

@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from icalendar import Calendar
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from crm.activity.models import FollowUp
 from crm.inquiries.statuses import Outcome, Status
 from crm.models import AuditLog, User
-from crm.timeutil import utcnow
+from crm.timeutil import local_today, utcnow
 from tests.conftest import TEST_PASSWORD
 from tests.factories import InquiryFactory
 from tests.helpers import late_and_not
@@ -109,11 +109,11 @@ def test_calendar_link_is_created_parsed_and_revoked(app, client, db, login_as):
     me = login_as("secretary_general")
     db.session.add(
         FollowUp(
-            title="Årligt dialogsamtal", due_on=date.today() + timedelta(days=3), owner_id=me.id
+            title="Årligt dialogsamtal", due_on=local_today() + timedelta(days=3), owner_id=me.id
         )
     )
     db.session.add(
-        FollowUp(title="Redan klar", due_on=date.today(), owner_id=me.id, completed_at=utcnow())
+        FollowUp(title="Redan klar", due_on=local_today(), owner_id=me.id, completed_at=utcnow())
     )
     inquiry = InquiryFactory(assignee_id=me.id, organisation_name="Jamtli")
     db.session.commit()
@@ -133,7 +133,7 @@ def test_calendar_link_is_created_parsed_and_revoked(app, client, db, login_as):
     assert events[f"Svara: {inquiry.reference} Jamtli"].decoded("dtstart") == (
         inquiry.first_response_due_at.replace(microsecond=0)
     )
-    assert events["Årligt dialogsamtal"].decoded("dtstart") == date.today() + timedelta(days=3)
+    assert events["Årligt dialogsamtal"].decoded("dtstart") == local_today() + timedelta(days=3)
 
     token_hash = db.session.get(User, me.id).calendar_token_hash
     assert token_hash
