@@ -433,13 +433,8 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--sizes", default="1000,100000", help="comma-separated inquiry counts")
-    parser.add_argument("--seconds", type=int, default=8, help="seconds per scenario (bounded)")
-    parser.add_argument("--connections", type=int, default=4, help="connections for public submit")
-    args = parser.parse_args()
+def prepare() -> None:
+    """wrk (Debian's package) and the work and result folders, for every benchmark here."""
     if not shutil.which("wrk"):
         subprocess.run(
             ["bash", "-c", "apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk"],
@@ -447,6 +442,16 @@ def main() -> None:
         )
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--sizes", default="1000,100000", help="comma-separated inquiry counts")
+    parser.add_argument("--seconds", type=int, default=8, help="seconds per scenario (bounded)")
+    parser.add_argument("--connections", type=int, default=4, help="connections for public submit")
+    args = parser.parse_args()
+    prepare()
     sizes = [int(size) for size in args.sizes.split(",")]
     for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
         results = run(kind, sizes, min(args.seconds, 60), args.connections)

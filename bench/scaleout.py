@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import threading
 import uuid
@@ -33,11 +32,11 @@ from pathlib import Path
 from bench.__main__ import (
     RESULTS,
     ROOT,
-    WORK,
     Browser,
     Server,
     app_env,
     build_dataset,
+    prepare,
     wrk,
 )
 
@@ -190,13 +189,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of one and two instances")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        subprocess.run(
-            ["bash", "-c", "apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk"],
-            check=True,
-        )
-    WORK.mkdir(parents=True, exist_ok=True)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    prepare()
     result = run(args.size, min(args.seconds, 60), args.connections, args.workers, args.rounds)
     report = markdown(result)
     workers = f"{args.workers}worker" + ("s" if args.workers > 1 else "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shlex
 import subprocess
 from collections.abc import Iterator
@@ -18,12 +17,11 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from imap_tools import MailBox, MailBoxUnencrypted
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from crm.conversation.inbound import receive
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.mail.lock import run_lock
 
 log = logging.getLogger(__name__)
 # The first key of PostgreSQL's two-key advisory locks: "SAMF"(etch) as a number, beside
@@ -113,48 +111,22 @@ def mailbox_lock() -> Iterator[None]:
     Runs overlap when cron starts fetch-mail on several app hosts, or starts the next run while
     a slow one still reads. Two runs reading one folder would each store every message (the
     second finds it stored) and each move it: a mail server copies a message that two
-    sessions move into the done folder twice. So a run takes a lock that the database or the
-    operating system releases when the process ends, however it ends: a PostgreSQL session
-    advisory lock on a connection of its own, or an exclusive `flock` on a file beside the
-    SQLite database. The lock is per mailbox (server, user, folder), so two mailboxes never
-    wait for each other.
+    sessions move into the done folder twice. So a run takes the same kind of lock as
+    send-mail (`crm.mail.lock.run_lock`), per mailbox (server, user, folder), so two
+    mailboxes never wait for each other.
     """
     key = _mailbox_key()
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            held = {"cls": ADVISORY_LOCK_CLASS, "key": int.from_bytes(key, "big", signed=True)}
-            if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :key)"), held):
-                raise FetchBusy("Another fetch-mail is reading this mailbox.")
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), held)
-        return
-    import fcntl
-
-    with open(_lock_path(key.hex()), "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FetchBusy("Another fetch-mail is reading this mailbox.") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with run_lock(ADVISORY_LOCK_CLASS, [key], f"fetch-mail-{key & 0xFFFFFFFF:08x}", _busy):
+        yield
 
 
-def _mailbox_key() -> bytes:
+def _busy(_key: int) -> FetchBusy:
+    return FetchBusy("Another fetch-mail is reading this mailbox.")
+
+
+def _mailbox_key() -> int:
     config = current_app.config
     mailbox = "\0".join(str(config[name]) for name in (
         "MAIL_IMAP_HOST", "MAIL_IMAP_PORT", "MAIL_IMAP_USERNAME", "MAIL_IMAP_FOLDER",
     ))  # fmt: skip
-    return hashlib.sha256(mailbox.encode()).digest()[:4]
-
-
-def _lock_path(name: str) -> str:
-    """Beside the database file, so every app on that database shares the lock."""
-    database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
-    if database and database != ":memory:":
-        return f"{os.path.abspath(database)}.fetch-mail-{name}.lock"
-    os.makedirs(current_app.instance_path, exist_ok=True)
-    return os.path.join(current_app.instance_path, f"fetch-mail-{name}.lock")
+    return int.from_bytes(hashlib.sha256(mailbox.encode()).digest()[:4], "big", signed=True)

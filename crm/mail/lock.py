@@ -16,7 +16,7 @@ so more workers would only queue for its lock: it allows worker 1 only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app
@@ -55,45 +55,63 @@ def all_sender_locks() -> Iterator[None]:
 
 @contextmanager
 def _held(workers: list[int]) -> Iterator[None]:
-    if db.engine.dialect.name == "postgresql":
-        with _advisory_locks(workers):
-            yield
-        return
-    if workers != [1]:
+    if db.engine.dialect.name != "postgresql" and workers != [1]:
         raise DomainError("SQLite has one writer: run one sender (worker 1) only.")
-    with _file_lock(1):
+    with run_lock(ADVISORY_LOCK_CLASS, workers, "send-mail-1", _sender_busy):
         yield
 
 
+def _sender_busy(worker: int) -> SenderBusy:
+    return SenderBusy(f"Another send-mail (worker {worker}) is running.")
+
+
 @contextmanager
-def _advisory_locks(workers: list[int]) -> Iterator[None]:
+def run_lock(
+    lock_class: int, keys: list[int], file_name: str, busy: Callable[[int], DomainError]
+) -> Iterator[None]:
+    """Hold a command's lock for the block, or raise `busy(key)` if another process holds it.
+
+    The database or the operating system releases it when the process ends, however it ends:
+    on PostgreSQL session advisory locks (`lock_class`, key) on a connection of their own; on
+    SQLite an exclusive `flock` on `file_name` beside the database file (one file, since
+    SQLite has one writer anyway).
+    """
+    if db.engine.dialect.name == "postgresql":
+        with _advisory_locks(lock_class, keys, busy):
+            yield
+    else:
+        with _file_lock(lock_path(file_name), lambda: busy(keys[0])):
+            yield
+
+
+@contextmanager
+def _advisory_locks(lock_class: int, keys: list[int], busy) -> Iterator[None]:
     # One connection of its own, in AUTOCOMMIT: the locks belong to the database session, so
     # no transaction stays open for the run, and they go when the connection does.
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         taken = []
         try:
-            for worker in workers:
-                key = {"cls": ADVISORY_LOCK_CLASS, "worker": worker}
-                if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :worker)"), key):
-                    raise SenderBusy(f"Another send-mail (worker {worker}) is running.")
-                taken.append(key)
+            for key in keys:
+                held = {"cls": lock_class, "key": key}
+                if not connection.scalar(text("SELECT pg_try_advisory_lock(:cls, :key)"), held):
+                    raise busy(key)
+                taken.append(held)
             yield
         finally:
-            for key in taken:
-                connection.execute(text("SELECT pg_advisory_unlock(:cls, :worker)"), key)
+            for held in taken:
+                connection.execute(text("SELECT pg_advisory_unlock(:cls, :key)"), held)
 
 
 @contextmanager
-def _file_lock(worker: int) -> Iterator[None]:
+def _file_lock(path: str, busy) -> Iterator[None]:
     import fcntl
 
-    path = lock_path(worker)
     handle = open(path, "a+b")  # noqa: SIM115 (closed in finally, after the lock is released)
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise SenderBusy(f"Another send-mail (worker {worker}) is running.") from None
+            raise busy() from None
         try:
             yield
         finally:
@@ -102,10 +120,10 @@ def _file_lock(worker: int) -> Iterator[None]:
         handle.close()
 
 
-def lock_path(worker: int) -> str:
+def lock_path(name: str) -> str:
     """Beside the database file, so every app that uses that database shares the lock."""
     database = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]).database
     if database and database != ":memory:":
-        return f"{os.path.abspath(database)}.send-mail-{worker}.lock"
+        return f"{os.path.abspath(database)}.{name}.lock"
     os.makedirs(current_app.instance_path, exist_ok=True)
-    return os.path.join(current_app.instance_path, f"send-mail-{worker}.lock")
+    return os.path.join(current_app.instance_path, f"{name}.lock")

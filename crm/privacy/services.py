@@ -36,6 +36,25 @@ def _blank_messages(condition) -> None:
     )
 
 
+def _forget_mail(which) -> None:
+    """Outgoing mail matching `which`: unsent mail is not sent at all, sent mail keeps only
+    its date and kind (its address, subject, text and what it would be rendered from go)."""
+    db.session.execute(
+        delete(OutboxMessage).where(which, OutboxMessage.status != OutboxStatus.SENT)
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(which)
+        .values(
+            recipient=ANONYMISED,
+            subject=ANONYMISED,
+            body_text=ANONYMISED,
+            body_html=None,
+            render_data=None,
+        )
+    )
+
+
 def _blank_inbound_mail(condition) -> None:
     """E-mails as received: only their status, size and dates stay."""
     db.session.execute(
@@ -84,22 +103,7 @@ def anonymise_inquiry(inquiry, actor, reason: str) -> None:
         event.data = {
             key: value for key, value in event.data.items() if key in FREE_TEXT_EVENTS[event.kind]
         }
-    db.session.execute(
-        delete(OutboxMessage).where(
-            OutboxMessage.inquiry_id == inquiry.id, OutboxMessage.status != OutboxStatus.SENT
-        )
-    )
-    db.session.execute(
-        OutboxMessage.__table__.update()
-        .where(OutboxMessage.inquiry_id == inquiry.id)
-        .values(
-            recipient=ANONYMISED,
-            subject=ANONYMISED,
-            body_text=ANONYMISED,
-            body_html=None,
-            render_data=None,
-        )
-    )
+    _forget_mail(OutboxMessage.inquiry_id == inquiry.id)
     record_event("anonymised", actor, inquiry=inquiry, reason=reason)
     audit("inquiry_anonymised", actor, inquiry, reason=reason)
     db.session.flush()
@@ -406,21 +410,7 @@ def gdpr_erase(email: str, dry_run: bool = False, actor=None) -> dict:
             db.session.delete(contact)
         # Mail not yet sent to the person is not sent at all (left, it would fail at an
         # anonymised address and wait on the admin's page); what was sent keeps only its date.
-        to_them = func.lower(OutboxMessage.recipient) == wanted
-        db.session.execute(
-            delete(OutboxMessage).where(to_them, OutboxMessage.status != OutboxStatus.SENT)
-        )
-        db.session.execute(
-            update(OutboxMessage)
-            .where(to_them)
-            .values(
-                recipient=ANONYMISED,
-                subject=ANONYMISED,
-                body_text=ANONYMISED,
-                body_html=None,
-                render_data=None,
-            )
-        )
+        _forget_mail(func.lower(OutboxMessage.recipient) == wanted)
         _blank_inbound_mail(func.lower(InboundMail.sender_address) == wanted)
         # What they wrote on other people's threads (a colleague's inquiry, say).
         _blank_messages(func.lower(Message.sender_address) == wanted)
