@@ -46,8 +46,13 @@ def get_metadata():
     return target_db.metadata
 
 
-# Built by migration 0002 in raw SQL (an FTS5 table, a trigram index); not in the models.
-SEARCH_OBJECTS = ("inquiry_search", "ix_inquiries_search_trgm")
+# Built by migrations 0002 and 0021 in raw SQL (FTS5 tables, trigram indexes); not in the models.
+SEARCH_OBJECTS = (
+    "inquiry_search",
+    "ix_inquiries_search_trgm",
+    "message_search",
+    "ix_messages_search_trgm",
+)
 
 
 def include_object(obj, name, type_, reflected, compare_to):

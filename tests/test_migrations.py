@@ -26,7 +26,7 @@ def empty_database_url(tmp_path):
 def table_names():
     """Tables in the database, less Alembic's own and the search index tables (migration 0002)."""
     names = set(inspect(_db.engine).get_table_names()) - {"alembic_version"}
-    return {name for name in names if not name.startswith("inquiry_search")}
+    return {name for name in names if not name.startswith(("inquiry_search", "message_search"))}
 
 
 def test_upgrade_check_and_downgrade(empty_database_url):

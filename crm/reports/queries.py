@@ -320,8 +320,8 @@ def yearly_report(year: int, now=None) -> dict:
         "by_region": counts_by_region(period),
         "by_type": counts_by(Inquiry.organisation_type, period),
         "by_channel": counts_by(Inquiry.channel, period),
-        "agreed": agreed_collaborations(period),
-        "dialogue": partner_dialogue(period),
+        "agreed": agreed_collaborations(period, LISTED_IN_REPORT),
+        "dialogue": partner_dialogue(period, LISTED_IN_REPORT),
     }
 
 
@@ -344,16 +344,17 @@ def working_days_to_response(period: Period) -> tuple[int | None, int | None]:
     days, counted as the target counts them (working days that ended between arrival and
     response, less those given back for time on hold: 0 is the same working day), nearest
     rank like the hours (two statements)."""
-    from crm.workdays.services import closure_days, working_days_between
+    from crm.workdays.services import WorkingDayCounter, closure_days
 
     rows = db.session.execute(
         select(Inquiry.created_at, Inquiry.first_response_at, Inquiry.response_paused_days).where(
             _in_period(period), Inquiry.first_response_at.is_not(None)
         )
     ).all()
-    closures = closure_days(start=period.first_day)
+    spans = [(created, responded) for created, responded, _paused in rows if responded >= created]
+    counter = WorkingDayCounter(spans, closure_days(start=period.first_day))
     days = sorted(
-        max(working_days_between(created, responded, closures) - (paused or 0), 0)
+        max(counter.between(created, responded) - (paused or 0), 0)
         for created, responded, paused in rows
         if responded >= created
     )
@@ -384,10 +385,17 @@ def outcomes_in(period: Period) -> dict[Outcome, int]:
     return {outcome: counts.get(outcome, 0) for outcome in GENUINE_OUTCOMES}
 
 
-def agreed_collaborations(period: Period) -> list:
-    """The inquiries agreed in the period, in the order they were agreed: reference, subject,
-    partner organisation (the linked register entry, else the name given), category, when."""
-    return db.session.execute(
+# The yearly report lists at most this many rows per list (a council agrees a few dozen
+# collaborations a year and has a handful of standing partners); beyond it the report says how
+# many there are and links to the list or register that shows them all.
+LISTED_IN_REPORT = 200
+
+
+def agreed_collaborations(period: Period, limit: int) -> dict:
+    """The first `limit` inquiries agreed in the period, in the order they were agreed
+    (reference, subject, partner organisation: the linked register entry, else the name given,
+    category, when), and how many were agreed in all (one statement)."""
+    rows = db.session.execute(
         select(
             Inquiry.reference,
             Inquiry.subject,
@@ -395,6 +403,7 @@ def agreed_collaborations(period: Period) -> list:
             Inquiry.organisation_id,
             Inquiry.category,
             Inquiry.closed_at,
+            func.count().over().label("total"),
         )
         .outerjoin(Organisation, Organisation.id == Inquiry.organisation_id)
         .where(
@@ -403,25 +412,30 @@ def agreed_collaborations(period: Period) -> list:
             Inquiry.closed_at < period.end,
         )
         .order_by(Inquiry.closed_at, Inquiry.id)
+        .limit(limit)
     ).all()
+    return {"rows": rows, "total": rows[0].total if rows else 0}
 
 
-def partner_dialogue(period: Period) -> dict:
-    """The dialogue with the standing partners (relationship `active_partner`): follow-ups on
-    them completed in the period, and the partners with none (two statements)."""
+def partner_dialogue(period: Period, limit: int) -> dict:
+    """The dialogue with the standing partners (relationship `active_partner`): the first
+    `limit` follow-ups on them completed in the period, the first `limit` partners with none,
+    and how many there are of each (two statements)."""
     from crm.activity.models import FollowUp
     from crm.choices import Relationship
 
     completed = and_(FollowUp.completed_at >= period.start, FollowUp.completed_at < period.end)
     standing = Organisation.relationship == Relationship.ACTIVE_PARTNER
+    total = func.count().over().label("total")
     done = db.session.execute(
-        select(Organisation.id, Organisation.name, FollowUp.title, FollowUp.completed_at)
+        select(Organisation.id, Organisation.name, FollowUp.title, FollowUp.completed_at, total)
         .join(FollowUp, FollowUp.organisation_id == Organisation.id)
         .where(standing, completed)
         .order_by(Organisation.name, Organisation.id, FollowUp.completed_at, FollowUp.id)
+        .limit(limit)
     ).all()
     silent = db.session.execute(
-        select(Organisation.id, Organisation.name)
+        select(Organisation.id, Organisation.name, total)
         .where(
             standing,
             ~select(FollowUp.id)
@@ -429,5 +443,10 @@ def partner_dialogue(period: Period) -> dict:
             .exists(),
         )
         .order_by(Organisation.name, Organisation.id)
+        .limit(limit)
     ).all()
-    return {"completed": done, "without": silent}
+    return {
+        "completed": done,
+        "without": silent,
+        "total": sum(rows[0].total for rows in (done, silent) if rows),
+    }

@@ -39,6 +39,7 @@ class Table:
     rows: list[tuple] = field(default_factory=list)
     numeric: tuple[int, ...] = ()  # right-aligned columns
     note: str = ""
+    more: Link | None = None  # where the rows a long table leaves out can be seen
 
 
 def report_tables(report: dict, targets: dict[Priority, int]) -> list[Table]:
@@ -62,7 +63,7 @@ def report_tables(report: dict, targets: dict[Priority, int]) -> list[Table]:
                       report["by_channel"], this["total"], "channel",
                       lambda value: Channel(value).label),
         _outcomes(year, this),
-        _agreed(report["agreed"]),
+        _agreed(year, report["agreed"]),
         _dialogue(report["dialogue"]),
     ]  # fmt: skip
 
@@ -158,7 +159,7 @@ def _outcomes(year: int, this: dict) -> Table:
     )
 
 
-def _agreed(agreed) -> Table:
+def _agreed(year: int, agreed: dict) -> Table:
     def partner(row):
         name = row.organisation or "–"
         if row.organisation_id is None:
@@ -169,12 +170,19 @@ def _agreed(agreed) -> Table:
         (Link(row.reference, url_for("inquiries.detail", reference=row.reference)), partner(row),
          row.subject or "–", Category(row.category).label if row.category else "–",
          format_date(local_date(row.closed_at)))
-        for row in agreed
+        for row in agreed["rows"]
     ]  # fmt: skip
+    more = None
+    if agreed["total"] > len(rows):
+        more = Link(
+            _("Här visas de %(shown)s första av %(total)s. Alla finns i förfrågningslistan, "
+              "där de också kan exporteras.", shown=len(rows), total=agreed["total"]),
+            _list(outcome="agreed", outcome_year=year),
+        )  # fmt: skip
     return Table(
         "agreed", "agreed", _("Överenskomna samarbeten"),
         (_("Referens"), _("Partnerorganisation"), _("Ämne"), _("Kategori"), _("Överenskommet")),
-        rows,
+        rows, more=more,
     )  # fmt: skip
 
 
@@ -190,9 +198,16 @@ def _dialogue(dialogue: dict) -> Table:
         (partner(row.id, row.name), _("Ingen avslutad uppföljning under året"), "–")
         for row in dialogue["without"]
     ]
+    more = None
+    if dialogue["total"] > len(rows):
+        more = Link(
+            _("Här visas %(shown)s av %(total)s rader. Alla stående partner finns i "
+              "organisationsregistret.", shown=len(rows), total=dialogue["total"]),
+            url_for("partners.index", relationship="active_partner"),
+        )  # fmt: skip
     return Table(
         "dialogue", "dialogue", _("Dialog med stående partner"),
-        (_("Partnerorganisation"), _("Uppföljning"), _("Klar")), rows,
+        (_("Partnerorganisation"), _("Uppföljning"), _("Klar")), rows, more=more,
         note=_("Uppföljningar som avslutades under året hos organisationer med relationen "
                "aktiv partner."),
     )  # fmt: skip
@@ -278,6 +293,8 @@ def yearly_workbook(tables: list[Table]) -> io.BytesIO:
         sheet.write_string(0, 0, table.title, heading)
         if table.note:
             sheet.write_string(1, 0, table.note)
+        if table.more:
+            sheet.write_string(2, 0, table.more.value)
         first = 3
         for column, header in enumerate(table.headers):
             sheet.write_string(first, column, header, bold)

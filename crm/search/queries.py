@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, func, or_, select, text
 from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.permissions import Permission
@@ -18,7 +18,13 @@ from crm.conversation.models import Message
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
-from crm.inquiries.queries import search_condition, search_words
+from crm.inquiries.queries import (
+    TRIGRAM,
+    common_on_sqlite,
+    fts_query,
+    search_condition,
+    search_words,
+)
 from crm.partners.models import Contact, Organisation
 
 SHOWN = 10  # rows per group
@@ -87,7 +93,7 @@ def search_everything(term: str, user) -> dict[str, Group]:
             select(Contact.id).where(*found),
         )
     if user.can(Permission.INQUIRY_VIEW):
-        found = _every_word(term, Message.body)
+        found = _in_messages(term)
         groups["messages"] = _group(
             select(Message, Inquiry.reference, Inquiry.subject)
             .join(Inquiry, Inquiry.id == Message.inquiry_id)
@@ -102,9 +108,35 @@ def search_everything(term: str, user) -> dict[str, Group]:
 
 def _every_word(term: str, *columns) -> list:
     """Every word of the term in one of the columns (the list search's rule: AND of words)."""
+    return _containing(search_words(term), *columns)
+
+
+def _containing(words: list[str], *columns) -> list:
     return [
         or_(*(func.lower(column).like(like_pattern(word), escape="\\") for column in columns))
-        for word in search_words(term)
+        for word in words
+    ]
+
+
+def _in_messages(term: str) -> list:
+    """Messages containing every word of the term, as `_every_word` means it, through the
+    index of migration 0021: on PostgreSQL the trigram index serves `lower(body) LIKE` itself;
+    on SQLite words of three characters or more go to the FTS5 table, unless they are so
+    common that walking the messages newest-first finds a page sooner."""
+    words = search_words(term)
+    indexed = [word for word in words if len(word) >= TRIGRAM]
+    if db.engine.dialect.name == "postgresql" or not indexed:
+        return _containing(words, Message.body)
+    query = fts_query(indexed)
+    if common_on_sqlite(query, "message_search"):
+        return _containing(words, Message.body)
+    return [
+        *_containing([word for word in words if len(word) < TRIGRAM], Message.body),
+        Message.id.in_(
+            text("SELECT rowid FROM message_search WHERE message_search MATCH :query")
+            .bindparams(query=query)
+            .columns(rowid=Integer)
+        ),
     ]
 
 

@@ -27,6 +27,7 @@ results are aware UTC datetimes, as stored.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Container, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -147,6 +148,35 @@ def working_days_between(start: datetime, end: datetime, closures: Container[dat
             count += 1
         day += timedelta(days=1)
     return count
+
+
+class WorkingDayCounter:
+    """`working_days_between` for many spans at once (a report's thousands of inquiries).
+
+    The end of every working day from the earliest start to the latest end is computed once;
+    a span's count is then the number of those ends after its start and no later than its end,
+    two binary searches. A working day outside the span's dates cannot count either way (its
+    end lies before the start's day or after the end's), so the answer is the same.
+    """
+
+    def __init__(self, spans: list[tuple[datetime, datetime]], closures: Container[date]) -> None:
+        self.ends: list[datetime] = []
+        if not spans:
+            return
+        day = to_local(min(start for start, _end in spans)).date()
+        last = to_local(max(end for _start, end in spans)).date()
+        ends_at, zone = workday_end(), local_zone()
+        while day <= last:
+            if is_working_day(day, closures):
+                self.ends.append(datetime.combine(day, ends_at, tzinfo=zone).astimezone(UTC))
+            day += timedelta(days=1)
+
+    def between(self, start: datetime, end: datetime) -> int:
+        """How many working days ended after `start` and no later than `end` (one of the
+        spans given, or within them)."""
+        if end < start:
+            raise ValueError("end is before start")
+        return bisect_right(self.ends, end) - bisect_right(self.ends, start)
 
 
 def days_given_back(

@@ -97,11 +97,11 @@ def test_the_years_figures(app, db, two_years):
     assert (this["median_days"], this["p90_days"]) == (0, 1)
     # d: Tuesday's day ended before the answer; e: Friday's ended, the weekend does not count
     assert (before["median_days"], before["p90_days"]) == (1, 1)
-    assert [row.reference for row in report["agreed"]] == [
+    assert [row.reference for row in report["agreed"]["rows"]] == [
         two_years["d"].reference,
         two_years["a"].reference,
     ]
-    assert [row.organisation for row in report["agreed"]] == [
+    assert [row.organisation for row in report["agreed"]["rows"]] == [
         "Ett museum utan registerpost",
         "Partnermuseet",
     ]
@@ -231,3 +231,68 @@ def test_the_report_runs_a_constant_number_of_queries(app, db, login_as, stateme
     many = statements_for("/dashboard/arsrapport?year=2025")
     assert many == few
     assert many <= 25
+
+
+def test_a_long_list_of_agreed_collaborations_is_cut_with_a_link_to_all(
+    client, db, login_as, two_years, monkeypatch
+):
+    """A year with more agreed collaborations than the report lists shows the first ones in
+    the order agreed, says how many there are, and links to the list that shows them all; the
+    page and the workbook agree."""
+    from crm.reports import queries
+
+    period = queries.Period(2025)
+    everything = queries.agreed_collaborations(period, 10)
+    assert [row.reference for row in everything["rows"]] == [
+        two_years["d"].reference,
+        two_years["a"].reference,
+    ]
+    assert everything["total"] == 2
+    first = queries.agreed_collaborations(period, 1)
+    assert [row.reference for row in first["rows"]] == [two_years["d"].reference]
+    assert first["total"] == 2
+    assert queries.agreed_collaborations(queries.Period(2019), 1) == {"rows": [], "total": 0}
+
+    monkeypatch.setattr(queries, "LISTED_IN_REPORT", 1)
+    login_as("board")
+    page = client.get("/dashboard/arsrapport?year=2025").text
+    assert [row[0] for row in cells(page, "agreed")] == [two_years["d"].reference]
+    assert "Här visas de 1 första av 2." in page
+    assert 'href="/inquiries?outcome=agreed&amp;outcome_year=2025"' in page
+    listed = client.get("/inquiries?outcome=agreed&outcome_year=2025").text
+    assert two_years["a"].reference in listed and two_years["d"].reference in listed
+    workbook = load_workbook(
+        io.BytesIO(client.get("/dashboard/arsrapport.xlsx?year=2025").get_data())
+    )
+    agreed = workbook["Överenskomna samarbeten"]
+    assert agreed["A3"].value.startswith("Här visas de 1 första av 2.")
+    assert [row[0] for row in agreed.iter_rows(min_row=5, values_only=True)] == [
+        two_years["d"].reference
+    ]
+
+
+def test_the_full_list_of_agreed_collaborations_has_no_cut_note(client, db, login_as, two_years):
+    login_as("board")
+    page = client.get("/dashboard/arsrapport?year=2025").text
+    assert "Här visas de" not in page
+
+
+def test_a_long_dialogue_table_is_cut_with_a_link_to_the_register(
+    client, db, login_as, two_years, monkeypatch
+):
+    from crm.reports import queries
+
+    period = queries.Period(2025)
+    full = queries.partner_dialogue(period, 10)
+    assert full["total"] == len(full["completed"]) + len(full["without"]) >= 3
+    cut = queries.partner_dialogue(period, 1)
+    assert (len(cut["completed"]), len(cut["without"])) == (1, 1)
+    assert cut["total"] == full["total"]
+    assert cut["without"][0].name == full["without"][0].name  # the first by name
+
+    monkeypatch.setattr(queries, "LISTED_IN_REPORT", 1)
+    login_as("board")
+    page = client.get("/dashboard/arsrapport?year=2025").text
+    assert len(cells(page, "dialogue")) == 2
+    assert f"Här visas 2 av {full['total']} rader." in page
+    assert 'href="/organisations?relationship=active_partner"' in page

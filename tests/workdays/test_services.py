@@ -21,6 +21,7 @@ from crm.errors import DomainError
 from crm.timeutil import local_date, local_now, local_today
 from crm.workdays.models import ClosureDay
 from crm.workdays.services import (
+    WorkingDayCounter,
     add_closure_day,
     add_working_days,
     closure_days,
@@ -309,6 +310,45 @@ def test_every_due_moment_is_the_end_of_a_working_day_n_days_on(received, days, 
 )
 def test_working_days_between(start, end, closures, expected, why):
     assert working_days_between(start, end, closures) == expected, why
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(
+            st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31),
+                         timezones=st.just(UTC)),
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60)),
+        ),
+        min_size=1, max_size=8,
+    ),
+    closures=st.frozensets(
+        st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 3, 1)), max_size=20
+    ),
+)  # fmt: skip
+def test_the_counter_for_many_spans_counts_as_working_days_between(spans, closures):
+    spans = [(start, start + length) for start, length in spans]
+    counter = WorkingDayCounter(spans, closures)
+    for start, end in spans:
+        assert counter.between(start, end) == working_days_between(start, end, closures)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "closures", "expected", "why"),
+    [
+        (se(2026, 11, 30, 10), se(2026, 11, 30, 17), NONE, 1, "up to the end: it counts"),
+        (se(2026, 11, 30, 17), se(2026, 12, 1, 17), NONE, 1, "from the end: it does not"),
+        (se(2026, 12, 23, 10), se(2027, 1, 8, 10), NONE, 7, "over the year boundary"),
+        (se(2026, 11, 30, 10), se(2026, 12, 7, 10), {date(2026, 12, 2)}, 4, "a closure day"),
+        (se(2026, 3, 27, 18), se(2026, 3, 30, 17), NONE, 1, "to 17:00 CEST"),
+    ],
+)
+def test_the_counter_for_many_spans(start, end, closures, expected, why):
+    wider = (se(2026, 1, 1), se(2027, 6, 1))  # other spans do not change a span's count
+    assert WorkingDayCounter([wider, (start, end)], closures).between(start, end) == expected, why
+    with pytest.raises(ValueError, match=r"^end is before start$"):
+        WorkingDayCounter([wider], closures).between(end, start)
+    assert WorkingDayCounter([], closures).ends == []
 
 
 def test_working_days_between_refuses_an_end_before_the_start():

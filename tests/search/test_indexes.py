@@ -1,0 +1,119 @@
+"""Search reads its indexes, not every row: messages through migration 0021's index (FTS5 on
+SQLite, pg_trgm on PostgreSQL), and on SQLite a rare word in the list without walking every
+inquiry. The answers are the same whichever way a word is looked up."""
+
+import pytest
+from sqlalchemy import insert, text
+
+from crm.conversation.models import Direction, Message, MessageChannel
+from crm.extensions import db as _db
+from crm.inquiries import queries as inquiry_queries
+from crm.inquiries.models import Inquiry
+from crm.inquiries.queries import InquiryFilters, filtered
+from crm.search import queries
+from tests.factories import InquiryFactory
+
+
+class Reader:
+    def can(self, _permission):
+        return True
+
+
+def sqlite_plan(statement) -> str:
+    compiled = statement.compile(_db.engine, compile_kwargs={"literal_binds": True})
+    return "\n".join(row[-1] for row in _db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+
+
+def pg_plan(statement) -> str:
+    compiled = statement.compile(_db.engine, compile_kwargs={"literal_binds": True})
+    return "\n".join(row[0] for row in _db.session.execute(text(f"EXPLAIN {compiled}")))
+
+
+def message_rows_query(term):
+    return (
+        queries.select(Message.id)
+        .where(*queries._in_messages(term))
+        .order_by(Message.created_at.desc())
+        .limit(queries.SHOWN)
+    )
+
+
+@pytest.fixture
+def messages(db):
+    inquiry = InquiryFactory(subject="Arkeologi", message="Grävning")
+    bodies = ["Vi har TEXTILIER i magasinet.", "Om textil och ull", "Ett brev om arkeologi",
+              "Ab och textil", "Något helt annat"]  # fmt: skip
+    for body in bodies:
+        db.session.add(Message(inquiry_id=inquiry.id, direction=Direction.INBOUND,
+                               channel=MessageChannel.EMAIL, body=body))  # fmt: skip
+    db.session.commit()
+    return inquiry
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"),
+    [
+        ("textil", {"Vi har TEXTILIER i magasinet.", "Om textil och ull", "Ab och textil"}),
+        ("textil ull", {"Om textil och ull"}),
+        ("ab textil", {"Ab och textil"}),  # a short word (no trigram) and an indexed one
+        ('"om textil"', {"Om textil och ull"}),
+        ("ab", {"Ab och textil"}),
+        ("saknas", set()),
+    ],
+)
+@pytest.mark.parametrize("common", [False, True], ids=["index", "walk"])
+def test_messages_are_found_the_same_by_the_index_and_by_walking(
+    db, messages, monkeypatch, term, expected, common
+):
+    if common:  # every word counts as common, so SQLite walks the messages instead
+        monkeypatch.setattr(inquiry_queries, "COMMON", 1)
+    groups = queries.search_everything(term, Reader())
+    assert {message.body for message, _ref, _subject in groups["messages"].rows} == expected
+    assert groups["messages"].count == len(expected)
+
+
+def test_an_erased_or_changed_message_is_no_longer_found(db, messages):
+    message = _db.session.scalar(queries.select(Message).where(Message.body.like("Om textil%")))
+    message.body = "[borttaget]"
+    _db.session.commit()
+    found = queries.search_everything("ull", Reader())["messages"].rows
+    assert found == []
+    _db.session.delete(_db.session.get(Message, message.id))
+    _db.session.commit()
+    assert queries.search_everything("borttaget", Reader())["messages"].rows == []
+
+
+def test_sqlite_finds_a_rare_word_in_messages_through_the_index(db, messages):
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite plan; PostgreSQL's is the next test")
+    plan = sqlite_plan(message_rows_query("textil"))
+    assert "message_search VIRTUAL TABLE INDEX" in plan
+    assert "SCAN messages" not in plan
+
+
+def test_sqlite_finds_a_rare_word_in_the_list_without_walking_every_inquiry(db, messages):
+    """The counterpart's case number and the words are two indexed lookups (a UNION), not an
+    OR tested on every inquiry newest-first."""
+    if _db.engine.dialect.name != "sqlite":
+        pytest.skip("the SQLite plan; PostgreSQL's is in tests/inquiries/test_explain.py")
+    query = filtered(InquiryFilters(q="textilhantverk"), None).order_by(
+        Inquiry.created_at.desc(), Inquiry.id.desc()
+    )
+    plan = sqlite_plan(query.limit(51))
+    assert "inquiry_search VIRTUAL TABLE INDEX" in plan
+    assert "ix_inquiries_counterpart_key" in plan
+    assert "SCAN inquiries" not in plan
+
+
+def test_postgresql_finds_a_word_in_messages_through_the_trigram_index(db, messages):
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL plan; SQLite's is the test before")
+    rows = [
+        {"inquiry_id": messages.id, "direction": "inbound", "channel": "email",
+         "body": f"Brev nummer {n} om en utställning" + (" textilhantverk" if n % 997 == 0 else "")}
+        for n in range(20_000)
+    ]  # fmt: skip
+    _db.session.execute(insert(Message), rows)
+    _db.session.execute(text("SELECT gin_clean_pending_list('ix_messages_search_trgm')"))
+    _db.session.execute(text("ANALYZE messages"))
+    assert "ix_messages_search_trgm" in pg_plan(message_rows_query("textilhantverk"))
