@@ -305,16 +305,20 @@ TRIGRAM = 3
 COMMON = 2000
 
 
+# How many rows an FTS5 query matches, counting stops at :limit; one per search table (the
+# names are these constants, never input).
+_FTS_HITS = {
+    table: text(
+        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH :query LIMIT :limit)"  # noqa: S608
+    )
+    for table in ("inquiry_search", "message_search")
+}
+
+
 def common_on_sqlite(query: str, table: str = "inquiry_search") -> bool:
     """Whether the FTS5 query matches at least COMMON rows of the search table (migrations
     0002, 0021; counting stops there)."""
-    hits = db.session.scalar(
-        text(
-            f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH :query LIMIT :limit)"
-        ),
-        {"query": query, "limit": COMMON},
-    )
-    return hits >= COMMON
+    return db.session.scalar(_FTS_HITS[table], {"query": query, "limit": COMMON}) >= COMMON
 
 
 def fts_query(words: list[str]) -> str:

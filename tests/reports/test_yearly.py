@@ -260,7 +260,8 @@ def test_a_long_list_of_agreed_collaborations_is_cut_with_a_link_to_all(
     assert "Här visas de 1 första av 2." in page
     assert 'href="/inquiries?outcome=agreed&amp;outcome_year=2025"' in page
     listed = client.get("/inquiries?outcome=agreed&outcome_year=2025").text
-    assert two_years["a"].reference in listed and two_years["d"].reference in listed
+    assert two_years["a"].reference in listed
+    assert two_years["d"].reference in listed
     workbook = load_workbook(
         io.BytesIO(client.get("/dashboard/arsrapport.xlsx?year=2025").get_data())
     )
