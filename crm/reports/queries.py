@@ -89,13 +89,18 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
                 joinedload(Inquiry.assignee).load_only(User.name),
             )
             .where(*conditions)
-            .order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
             .limit(CARDS_PER_COLUMN)
         )
         if outcome:
-            query = query.where(Inquiry.outcome == key, recent)
+            # The latest decided first, read in order from the (outcome, closed_at) index:
+            # ordering months of outcomes by arrival meant sorting them all on every view.
+            query = query.where(Inquiry.outcome == key, recent).order_by(
+                Inquiry.closed_at.desc(), Inquiry.id.desc()
+            )
         else:
-            query = query.where(Inquiry.status == key)
+            query = query.where(Inquiry.status == key).order_by(
+                Inquiry.created_at.desc(), Inquiry.id.desc()
+            )
         columns.append(
             {
                 "status": key,

@@ -206,6 +206,7 @@ def test_pipeline_moves_return_to_the_column_and_final_ones_ask_first(client, db
         client.get("/pipeline?year=").text.split('id="col-in_dialogue"')[1].split("</section>")[0]
     )
     assert 'name="next" value="/pipeline?year=#col-in_dialogue"' in column
+    assert f'action="/inquiries/{card.reference}/status"' in column
     assert 'name="status" value="on_hold"' in column  # not final: a button on the card
     assert 'name="status" value="agreed"' not in column  # final: a link to a question first
     back = "/pipeline?year%3D%23col-in_dialogue"
@@ -264,6 +265,28 @@ def test_pipeline_outcome_columns_keep_closed_inquiries(client, db, login_as):
     columns = {column["status"].value: column for column in pipeline(PipelineFilters())}
     assert columns["agreed"]["list_args"] == {"outcome": "agreed"}
     assert columns["triaged"]["list_args"] == {"status": "triaged"}
+
+
+def test_pipeline_cards_are_newest_arrived_first_and_latest_decided_first(db):
+    """Open columns by arrival; outcome columns by when the outcome was reached (what the
+    board wants to see there, and the order the (outcome, closed_at) index gives)."""
+    now = utcnow()
+    old_new = InquiryFactory(status=Status.NEW, created_at=now - timedelta(days=9))
+    new_new = InquiryFactory(status=Status.NEW, created_at=now - timedelta(days=1))
+    agreed_long_ago = InquiryFactory(
+        status=Status.AGREED, outcome=Outcome.AGREED,
+        created_at=now - timedelta(days=2), closed_at=now - timedelta(days=20),
+    )  # fmt: skip
+    agreed_lately = InquiryFactory(
+        status=Status.AGREED, outcome=Outcome.AGREED,
+        created_at=now - timedelta(days=60), closed_at=now - timedelta(days=1),
+    )  # fmt: skip
+    columns = {column["status"].value: column for column in pipeline(PipelineFilters())}
+    assert [card.id for card in columns["new"]["cards"]] == [new_new.id, old_new.id]
+    assert [card.id for card in columns["agreed"]["cards"]] == [
+        agreed_lately.id,
+        agreed_long_ago.id,
+    ]
 
 
 def test_dashboard_shows_how_many_wait_past_their_deadline(client, db, login_as):
