@@ -140,8 +140,9 @@ class Inquiry(db.Model):
             postgresql_where=text("counterpart_key IS NOT NULL"),
             sqlite_where=text("counterpart_key IS NOT NULL"),
         ),
-        # the pipeline's recent outcomes, outcomes per year and the retention purge
-        Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at"),
+        # the pipeline's recent outcomes (latest decided first, in index order: the id breaks
+        # ties), outcomes per year and the retention purge
+        Index("ix_inquiries_outcome_closed_at", "outcome", "closed_at", "id"),
         # a person's inquiries still awaiting a first response, by deadline (inbox, reminders,
         # calendar); most inquiries have had one, so the index holds only the few that have not
         Index(

@@ -81,26 +81,7 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     columns = []
     for key in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
         outcome = isinstance(key, Outcome)
-        query = (
-            select(Inquiry)
-            .options(
-                load_only(*LISTED_COLUMNS, Inquiry.version),
-                joinedload(Inquiry.organisation).load_only(Organisation.name),
-                joinedload(Inquiry.assignee).load_only(User.name),
-            )
-            .where(*conditions)
-            .limit(CARDS_PER_COLUMN)
-        )
-        if outcome:
-            # The latest decided first, read in order from the (outcome, closed_at) index:
-            # ordering months of outcomes by arrival meant sorting them all on every view.
-            query = query.where(Inquiry.outcome == key, recent).order_by(
-                Inquiry.closed_at.desc(), Inquiry.id.desc()
-            )
-        else:
-            query = query.where(Inquiry.status == key).order_by(
-                Inquiry.created_at.desc(), Inquiry.id.desc()
-            )
+        query = pipeline_cards(key, conditions, recent)
         columns.append(
             {
                 "status": key,
@@ -112,6 +93,28 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
             }
         )
     return columns
+
+
+def pipeline_cards(key: Status | Outcome, conditions: list, recent):
+    """A column's first cards: an open status newest-arrived first, an outcome of the last
+    months latest-decided first. Each is read in the order of its index, (status, created_at,
+    id) or (outcome, closed_at, id), so a column stops at CARDS_PER_COLUMN rows without
+    sorting the rest."""
+    query = (
+        select(Inquiry)
+        .options(
+            load_only(*LISTED_COLUMNS, Inquiry.version),
+            joinedload(Inquiry.organisation).load_only(Organisation.name),
+            joinedload(Inquiry.assignee).load_only(User.name),
+        )
+        .where(*conditions)
+        .limit(CARDS_PER_COLUMN)
+    )
+    if isinstance(key, Outcome):
+        return query.where(Inquiry.outcome == key, recent).order_by(
+            Inquiry.closed_at.desc(), Inquiry.id.desc()
+        )
+    return query.where(Inquiry.status == key).order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
 
 
 # ---- dashboard --------------------------------------------------------------------------

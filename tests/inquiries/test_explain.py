@@ -197,3 +197,23 @@ def test_late_first_responses_come_from_the_awaiting_index(db, many):
     text_plan = plan(db, inbox_queries(me)["overdue"])
     assert "Index Scan using ix_inquiries_awaiting_response" in text_plan, text_plan
     assert "Seq Scan on inquiries" not in text_plan, text_plan
+
+
+def test_pipeline_columns_stop_at_their_cards_without_sorting(db, many):
+    """Open columns read (status, created_at, id) and outcome columns (outcome, closed_at, id)
+    in order: no column sorts the thousands of inquiries it holds."""
+    from crm.inquiries.statuses import Outcome, Status
+    from crm.reports.queries import RECENT_OUTCOMES, pipeline_cards
+
+    db.session.execute(
+        text(
+            "UPDATE inquiries SET outcome = 'agreed', "
+            "closed_at = now() - (id % 80) * interval '1 day' WHERE status = 'agreed'"
+        )
+    )
+    db.session.execute(text("ANALYZE inquiries"))
+    recent = Inquiry.closed_at >= utcnow() - RECENT_OUTCOMES
+    for key in (Status.NEW, Status.TRIAGED, Outcome.AGREED):
+        text_plan = plan(db, pipeline_cards(key, [], recent))
+        assert "Sort" not in text_plan, (key, text_plan)
+        assert "Seq Scan on inquiries" not in text_plan, (key, text_plan)

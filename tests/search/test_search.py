@@ -82,6 +82,25 @@ def test_a_group_shows_its_first_rows_and_counts_them_all(db):
     assert group.more
 
 
+def test_register_groups_show_their_first_rows_in_order_and_count_them_all(db, monkeypatch):
+    from crm.search import queries
+
+    museums = [OrganisationFactory(name=f"Broderimuseet {i:02d}") for i in range(SHOWN + 3)]
+    for index, museum in enumerate(museums):
+        db.session.add(Contact(organisation_id=museum.id, name=f"Brita Broderi {index:02d}"))
+    db.session.commit()
+    groups = search_everything("broderi", Reader(*Permission))
+    organisations, contacts = groups["organisations"], groups["contacts"]
+    assert [o.name for o in organisations.rows] == [f"Broderimuseet {i:02d}" for i in range(SHOWN)]
+    assert organisations.count == SHOWN + 3
+    assert organisations.more
+    assert [c.name for c in contacts.rows] == [f"Brita Broderi {i:02d}" for i in range(SHOWN)]
+    assert contacts.rows[0].organisation.name == "Broderimuseet 00"
+    assert contacts.count == SHOWN + 3
+    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 1)
+    assert search_everything("broderi", Reader(*Permission))["contacts"].count == SHOWN + 1
+
+
 # ---- through HTTP ----------------------------------------------------------------------------
 
 
