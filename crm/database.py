@@ -57,7 +57,10 @@ def engine_options(config) -> dict:
     search terms and e-mail addresses, and a database error ends up in the log.
     """
     url = config["SQLALCHEMY_DATABASE_URI"]
-    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
+    # A pooled PostgreSQL connection may have died with the server or the network: ping before
+    # use. A SQLite file cannot go away under an open connection, and the ping would be one
+    # more statement on every request.
+    options: dict = {"pool_pre_ping": not url.startswith("sqlite"), "hide_parameters": True}
     if not (url.startswith("sqlite") and ":memory:" in url):  # one shared connection, no queue
         options["pool_timeout"] = config["DATABASE_POOL_TIMEOUT"]
     if not url.startswith("sqlite"):

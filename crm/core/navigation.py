@@ -82,25 +82,34 @@ def search_allowed() -> bool:
     register."""
     from crm.search.queries import may_search
 
-    return may_search(current_user)
+    return may_search(current_user._get_current_object())
 
 
 def _items() -> list[NavItem]:
-    counts = _counts()
+    user = current_user._get_current_object()  # the proxy costs a look-up per use
+    counts = _counts(user)
     labels = _labels(language())
+    urls = _urls(request.script_root)
     return [
         NavItem(
-            url_for(endpoint), labels[endpoint], request.endpoint == endpoint, counts.get(endpoint)
+            urls[endpoint], labels[endpoint], request.endpoint == endpoint, counts.get(endpoint)
         )
         for endpoint, _label, permission in NAV
-        if _may_use(permission)
+        if _may_use(user, permission)
     ]
 
 
-def _may_use(permission) -> bool:
+def _may_use(user, permission) -> bool:
     """One permission, or a tuple of which any one will do."""
     alternatives = permission if isinstance(permission, tuple) else (permission,)
-    return any(current_user.can(one) for one in alternatives)
+    return any(user.can(one) for one in alternatives)
+
+
+@lru_cache(maxsize=8)
+def _urls(_script_root: str) -> dict[str, str]:
+    """The menu's links, built once per mount point (they take no arguments) rather than on
+    every page."""
+    return {endpoint: url_for(endpoint) for endpoint, _label, _permission in NAV}
 
 
 @lru_cache(maxsize=4)
@@ -109,14 +118,14 @@ def _labels(_language: str) -> dict[str, str]:
     return {endpoint: str(label) for endpoint, label, _permission in NAV}
 
 
-def _counts() -> dict[str, int]:
+def _counts(user) -> dict[str, int]:
     from crm.inquiries.queries import menu_counts
 
     counts = {}
-    if current_user.can(Permission.INQUIRY_VIEW):
-        new, follow_ups_due = menu_counts(current_user)
+    if user.can(Permission.INQUIRY_VIEW):
+        new, follow_ups_due = menu_counts(user)
         counts.update({"inquiries.inbox": new, "follow_ups.index": follow_ups_due})
-    if current_user.can(Permission.SETTINGS_MANAGE):
+    if user.can(Permission.SETTINGS_MANAGE):
         counts["mail.queue"] = _mail_needing_attention()
     return counts
 

@@ -418,6 +418,7 @@ def test_sqlite_connections_carry_the_configured_limits(database, monkeypatch):
     with app.app_context(), _db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 3000
         assert _db.engine.pool.timeout() == 9
+        assert not _db.engine.pool._pre_ping  # a file cannot vanish: no ping per request
     with app.app_context():
         _db.engine.dispose()
 
