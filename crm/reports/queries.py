@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import and_, case, extract, func, literal_column, or_, select
+from sqlalchemy import and_, bindparam, case, extract, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.models import User
@@ -63,6 +64,7 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     now = utcnow()
     conditions = filters.conditions()
     recent = Inquiry.closed_at >= now - RECENT_OUTCOMES
+    since = {"recent_since": now - RECENT_OUTCOMES}
     # Two counts, each a range on the status index; one OR across them would scan every row.
     totals = dict(
         db.session.execute(
@@ -81,18 +83,28 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     columns = []
     for key in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
         outcome = isinstance(key, Outcome)
-        query = pipeline_cards(key, conditions, recent)
+        query = pipeline_cards(key, conditions, RECENT_SINCE) if conditions else _cards(key)
         columns.append(
             {
                 "status": key,
                 "total": totals.get(key, 0),
-                "cards": list(db.session.scalars(query)),
+                "cards": list(db.session.scalars(query, since)),
                 "outcome": outcome,
                 # the list filtered to this column
                 "list_args": {**filters.as_args(), ("outcome" if outcome else "status"): key.value},
             }
         )
     return columns
+
+
+# The outcome columns' "recent": a parameter, so the unfiltered board's statements are built
+# once per process (building one costs about 0.3 ms, eight per view).
+RECENT_SINCE = Inquiry.closed_at >= bindparam("recent_since")
+
+
+@lru_cache(maxsize=16)
+def _cards(key: Status | Outcome):
+    return pipeline_cards(key, [], RECENT_SINCE)
 
 
 def pipeline_cards(key: Status | Outcome, conditions: list, recent):

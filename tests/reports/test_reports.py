@@ -281,12 +281,39 @@ def test_pipeline_cards_are_newest_arrived_first_and_latest_decided_first(db):
         status=Status.AGREED, outcome=Outcome.AGREED,
         created_at=now - timedelta(days=60), closed_at=now - timedelta(days=1),
     )  # fmt: skip
-    columns = {column["status"].value: column for column in pipeline(PipelineFilters())}
-    assert [card.id for card in columns["new"]["cards"]] == [new_new.id, old_new.id]
-    assert [card.id for card in columns["agreed"]["cards"]] == [
-        agreed_lately.id,
-        agreed_long_ago.id,
-    ]
+    InquiryFactory(  # decided before the board's three months: on neither column nor count
+        status=Status.AGREED, outcome=Outcome.AGREED,
+        created_at=now - timedelta(days=200), closed_at=now - timedelta(days=100),
+    )  # fmt: skip
+    # unfiltered (statements built once per process) and filtered (built per view) alike
+    for filters in (PipelineFilters(), PipelineFilters(category="exhibition")):
+        columns = {column["status"].value: column for column in pipeline(filters)}
+        assert [card.id for card in columns["new"]["cards"]] == [new_new.id, old_new.id]
+        assert [card.id for card in columns["agreed"]["cards"]] == [
+            agreed_lately.id,
+            agreed_long_ago.id,
+        ]
+        assert columns["agreed"]["total"] == 2
+
+
+def test_pipeline_outcome_columns_move_on_with_the_clock(db, monkeypatch):
+    """ "The last three months" is counted from each view, not from when a statement was built."""
+    from crm.reports import queries
+
+    now = utcnow()
+    agreed = InquiryFactory(
+        status=Status.AGREED, outcome=Outcome.AGREED, closed_at=now - timedelta(days=1)
+    )
+
+    def agreed_cards(filters):
+        columns = {column["status"].value: column for column in pipeline(filters)}
+        return [card.id for card in columns["agreed"]["cards"]], columns["agreed"]["total"]
+
+    for filters in (PipelineFilters(), PipelineFilters(category="exhibition")):
+        monkeypatch.setattr(queries, "utcnow", lambda: now)
+        assert agreed_cards(filters) == ([agreed.id], 1)
+        monkeypatch.setattr(queries, "utcnow", lambda: now + timedelta(days=95))
+        assert agreed_cards(filters) == ([], 0)
 
 
 def test_dashboard_shows_how_many_wait_past_their_deadline(client, db, login_as):
