@@ -84,6 +84,12 @@ def test_list_shows_tags_and_filters_by_tag_in_any_case(client, db, login_as):
     filtered = client.get("/inquiries?tag=kultursamverkansmodellen").text
     assert tagged.reference in filtered
     assert other.reference not in filtered
+    # a row's tag leads to the list as it is, narrowed to that tag
+    kept = client.get("/inquiries?category=exhibition&status=new").text
+    assert (
+        '<a class="tag" href="/inquiries?status=new&amp;category=exhibition'
+        '&amp;tag=Kultursamverkansmodellen">'
+    ) in kept
 
 
 def test_register_lists_usage_renames_merges_and_deletes(client, db, login_as):
