@@ -285,18 +285,28 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+# SQLite's full-text search tables (migrations 0002, 0021).
+SEARCH_TABLES = ("inquiry_search", "message_search")
+
+
 def checkpoint() -> None:
-    """SQLite: copy the write-ahead log into the database file and empty it. After an erasure
-    the log would otherwise keep the erased rows until SQLite checkpoints on its own; with
-    secure_delete the file itself keeps none. Never waits: while another connection is
-    reading, it does what it can and says so in the log (SQLite checkpoints again itself).
-    Nothing to do on PostgreSQL."""
+    """SQLite, after an erasure: first let the search tables forget the erased text, then
+    copy the write-ahead log into the database file and empty it.
+
+    FTS5 does not remove a changed row's words from its index; it records that they were
+    deleted and keeps them until segments are merged, and from a row's trigrams and their
+    positions the text can be read again. "optimize" merges every segment now, and with
+    secure_delete the freed pages are zeroed. The log would otherwise keep the erased rows
+    until SQLite checkpoints on its own. The checkpoint never waits: while another connection
+    is reading, it does what it can and says so in the log (SQLite checkpoints again itself).
+    Nothing to do on PostgreSQL, whose indexes hold no deleted entries once vacuumed."""
     from flask import current_app
 
     from crm.extensions import db
 
     if db.engine.dialect.name != "sqlite":
         return
+    _merge_search_tables(db.session)
     # The raw connection: no BEGIN (a checkpoint runs outside transactions), no write lock.
     connection = db.engine.raw_connection()
     try:
@@ -311,3 +321,13 @@ def checkpoint() -> None:
         busy_ms = int(current_app.config["SQLITE_BUSY_TIMEOUT"] * 1000)
         connection.cursor().execute(f"PRAGMA busy_timeout={busy_ms}")
         connection.close()
+
+
+def _merge_search_tables(session) -> None:
+    """In the session's own transaction (committed), so it waits for no other connection of
+    this process: the erasure that came before has just committed on it."""
+    from sqlalchemy import text
+
+    for table in SEARCH_TABLES:
+        session.execute(text(f"INSERT INTO {table}({table}) VALUES ('optimize')"))  # noqa: S608
+    session.commit()

@@ -201,8 +201,9 @@ def _dialogue(dialogue: dict) -> Table:
     more = None
     if dialogue["total"] > len(rows):
         more = Link(
-            _("Här visas %(shown)s av %(total)s rader. Alla stående partner finns i "
-              "organisationsregistret.", shown=len(rows), total=dialogue["total"]),
+            _("Här visas %(shown)s av %(total)s rader. Varje stående partner finns i "
+              "organisationsregistret, med sina uppföljningar.", shown=len(rows),
+              total=dialogue["total"]),
             url_for("partners.index", relationship="active_partner"),
         )  # fmt: skip
     return Table(

@@ -37,18 +37,21 @@ REFERENCE = re.compile(r"^SAM-\d{4}-\d{4,}$", re.IGNORECASE)
 
 @dataclass
 class Group:
-    """One kind of hit: the first SHOWN rows and how many there are (up to COUNT_CAP)."""
+    """One kind of hit: the first SHOWN rows and how many there are (up to COUNT_CAP; `capped`
+    when there are more)."""
 
     rows: list = field(default_factory=list)
     count: int = 0
-
-    @property
-    def capped(self) -> bool:
-        return self.count >= COUNT_CAP
+    capped: bool = False
 
     @property
     def more(self) -> bool:
         return self.count > len(self.rows)
+
+
+def _counted(rows: list, count: int) -> Group:
+    """A group from its rows and a count that went at most one past COUNT_CAP."""
+    return Group(rows, min(count, COUNT_CAP), count > COUNT_CAP)
 
 
 def exact_reference(term: str, user) -> str | None:
@@ -149,7 +152,7 @@ def _register_group(rows_query) -> Group:
     total = func.count().over().label("total")
     rows = db.session.execute(rows_query.add_columns(total).limit(SHOWN)).unique().all()
     count = rows[0].total if rows else 0
-    return Group([row[0] for row in rows], min(count, COUNT_CAP))
+    return _counted([row[0] for row in rows], count)
 
 
 def _group(rows_query, ids_query) -> Group:
@@ -157,5 +160,5 @@ def _group(rows_query, ids_query) -> Group:
     for a rare term as for a common one)."""
     result = db.session.execute(rows_query.limit(SHOWN)).unique()
     rows = list(result.scalars() if len(rows_query.column_descriptions) == 1 else result)
-    capped = ids_query.limit(COUNT_CAP).subquery()
-    return Group(rows, db.session.scalar(select(func.count()).select_from(capped)))
+    capped = ids_query.limit(COUNT_CAP + 1).subquery()
+    return _counted(rows, db.session.scalar(select(func.count()).select_from(capped)))

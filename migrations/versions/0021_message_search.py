@@ -16,7 +16,8 @@ down_revision = '0020'
 branch_labels = None
 depends_on = None
 
-# Must stay identical to crm.search.queries.MESSAGE_TEXT_SQL, or PostgreSQL won't use the index.
+# crm.search.queries matches `func.lower(Message.body)`, which compiles to this expression:
+# the two must stay the same, or PostgreSQL won't use the index.
 MESSAGE_TEXT_SQL = 'lower(body)'
 
 

@@ -272,9 +272,13 @@ def test_a_long_list_of_agreed_collaborations_is_cut_with_a_link_to_all(
     ]
 
 
-def test_the_full_list_of_agreed_collaborations_has_no_cut_note(client, db, login_as, two_years):
+def test_lists_exactly_at_the_limit_have_no_cut_note(client, db, login_as, two_years, monkeypatch):
+    from crm.reports import queries
+
+    monkeypatch.setattr(queries, "LISTED_IN_REPORT", 2)  # two agreed: all of them shown
     login_as("board")
     page = client.get("/dashboard/arsrapport?year=2025").text
+    assert len(cells(page, "agreed")) == 2
     assert "Här visas de" not in page
 
 

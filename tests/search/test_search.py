@@ -74,12 +74,20 @@ def test_only_the_groups_the_reader_may_see_are_searched(db, textile):
     assert search_everything("textil", Reader()) == {}
 
 
-def test_a_group_shows_its_first_rows_and_counts_them_all(db):
+def test_a_group_shows_its_first_rows_and_counts_them_all(db, monkeypatch):
+    from crm.search import queries
+
     InquiryFactory.create_batch(SHOWN + 3, subject="Broderi och textil")
     group = search_everything("broderi", Reader(*Permission))["inquiries"]
     assert len(group.rows) == SHOWN
     assert group.count == SHOWN + 3
     assert group.more
+    assert not group.capped
+    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 3)
+    assert not search_everything("broderi", Reader(*Permission))["inquiries"].capped
+    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 2)
+    group = search_everything("broderi", Reader(*Permission))["inquiries"]
+    assert (group.count, group.capped) == (SHOWN + 2, True)
 
 
 def test_register_groups_show_their_first_rows_in_order_and_count_them_all(db, monkeypatch):
@@ -97,8 +105,14 @@ def test_register_groups_show_their_first_rows_in_order_and_count_them_all(db, m
     assert [c.name for c in contacts.rows] == [f"Brita Broderi {i:02d}" for i in range(SHOWN)]
     assert contacts.rows[0].organisation.name == "Broderimuseet 00"
     assert contacts.count == SHOWN + 3
-    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 1)
-    assert search_everything("broderi", Reader(*Permission))["contacts"].count == SHOWN + 1
+    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 3)  # exactly at the cap: not "13+"
+    groups = search_everything("broderi", Reader(*Permission))
+    assert (groups["contacts"].count, groups["contacts"].capped) == (SHOWN + 3, False)
+    assert (groups["inquiries"].count, groups["inquiries"].capped) == (0, False)
+    monkeypatch.setattr(queries, "COUNT_CAP", SHOWN + 1)  # past it: "11+"
+    groups = search_everything("broderi", Reader(*Permission))
+    assert (groups["contacts"].count, groups["contacts"].capped) == (SHOWN + 1, True)
+    assert (groups["organisations"].count, groups["organisations"].capped) == (SHOWN + 1, True)
 
 
 # ---- through HTTP ----------------------------------------------------------------------------
