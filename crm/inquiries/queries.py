@@ -26,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crm.activity.models import FollowUp
 from crm.core.paging import Page, keyset_page
 from crm.core.sql import like_pattern, unindexed
+from crm.database import SEARCH_TABLES
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned
 from crm.inquiries.models import (
@@ -305,25 +306,26 @@ TRIGRAM = 3
 COMMON = 2000
 
 
-# How many rows an FTS5 query matches, counting stops at :limit; one per search table (the
-# names are these constants, never input).
-_FTS_HITS = {
-    table: text(
-        f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH :query LIMIT :limit)"  # noqa: S608
-    )
-    for table in ("inquiry_search", "message_search")
-}
+def _fts_statements(table: str) -> tuple:
+    # The table names are the constants of crm.database.SEARCH_TABLES, never input.
+    matching = f"SELECT rowid FROM {table} WHERE {table} MATCH :query"  # noqa: S608
+    return text(f"SELECT count(*) FROM ({matching} LIMIT :limit)"), text(matching)  # noqa: S608
 
 
-def common_on_sqlite(query: str, table: str = "inquiry_search") -> bool:
-    """Whether the FTS5 query matches at least COMMON rows of the search table (migrations
-    0002, 0021; counting stops there)."""
-    return db.session.scalar(_FTS_HITS[table], {"query": query, "limit": COMMON}) >= COMMON
+# Per SQLite search table (migrations 0002, 0021): how many rows match, counting stops at
+# :limit; and the ids of the rows that match.
+_FTS = {table: _fts_statements(table) for table in SEARCH_TABLES}
 
 
-def fts_query(words: list[str]) -> str:
-    """An FTS5 query for rows containing every word (each a quoted trigram phrase)."""
-    return " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+def fts_rowids(table: str, words: list[str]):
+    """SQLite: the ids of the rows of the search table whose text contains every word (each of
+    three characters or more), for `id IN (…)`; or None when at least COMMON rows match, where
+    walking the rows newest-first finds a page sooner than collecting every hit."""
+    hits, rowids = _FTS[table]
+    query = " AND ".join('"' + word.replace('"', '""') + '"' for word in words)
+    if db.session.scalar(hits, {"query": query, "limit": COMMON}) >= COMMON:
+        return None
+    return rowids.bindparams(query=query).columns(rowid=Integer)
 
 
 # A word, or a "quoted phrase" kept whole.
@@ -350,18 +352,11 @@ def search_condition(term: str):
     if indexed and db.engine.dialect.name == "postgresql":
         conditions += [_contains_long(word) for word in indexed]
     elif indexed:
-        query = fts_query(indexed)
-        if common_on_sqlite(query):
-            # Most rows match: walking newest-first finds a page sooner than the index does.
+        rowids = fts_rowids("inquiry_search", indexed)
+        if rowids is None:
             conditions += [_contains_long(word) for word in indexed]
         else:
-            conditions.append(
-                Inquiry.id.in_(
-                    text("SELECT rowid FROM inquiry_search WHERE inquiry_search MATCH :query")
-                    .bindparams(query=query)
-                    .columns(rowid=Integer)
-                )
-            )
+            conditions.append(Inquiry.id.in_(rowids))
             # The same OR as below, as one set of ids: with the OR in the WHERE, SQLite walks
             # every inquiry newest-first testing both arms (80 ms at 100 000 for a rare word);
             # a UNION looks each arm up in its own index.

@@ -55,6 +55,11 @@ class PipelineFilters:
         return filter_conditions(subset, None)
 
 
+# The outcome columns' "recent": a parameter, so the unfiltered board's statements are built
+# once per process (building one costs about 0.3 ms, eight per view).
+RECENT_SINCE = Inquiry.closed_at >= bindparam("recent_since")
+
+
 def pipeline(filters: PipelineFilters) -> list[dict]:
     """The board: each column's total and its newest cards; a fixed number of statements.
 
@@ -63,8 +68,7 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     """
     now = utcnow()
     conditions = filters.conditions()
-    recent = Inquiry.closed_at >= now - RECENT_OUTCOMES
-    since = {"recent_since": now - RECENT_OUTCOMES}
+    since = {"recent_since": now - RECENT_OUTCOMES}  # for RECENT_SINCE
     # Two counts, each a range on the status index; one OR across them would scan every row.
     totals = dict(
         db.session.execute(
@@ -76,14 +80,15 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     totals.update(
         db.session.execute(
             select(Inquiry.outcome, func.count())
-            .where(Inquiry.outcome.in_(OUTCOME_COLUMNS), recent, *conditions)
-            .group_by(Inquiry.outcome)
+            .where(Inquiry.outcome.in_(OUTCOME_COLUMNS), RECENT_SINCE, *conditions)
+            .group_by(Inquiry.outcome),
+            since,
         ).all()
     )
     columns = []
     for key in (*BOARD_COLUMNS, *OUTCOME_COLUMNS):
         outcome = isinstance(key, Outcome)
-        query = pipeline_cards(key, conditions, RECENT_SINCE) if conditions else _cards(key)
+        query = pipeline_cards(key, conditions) if conditions else _cards(key)
         columns.append(
             {
                 "status": key,
@@ -97,21 +102,16 @@ def pipeline(filters: PipelineFilters) -> list[dict]:
     return columns
 
 
-# The outcome columns' "recent": a parameter, so the unfiltered board's statements are built
-# once per process (building one costs about 0.3 ms, eight per view).
-RECENT_SINCE = Inquiry.closed_at >= bindparam("recent_since")
-
-
 @lru_cache(maxsize=16)
 def _cards(key: Status | Outcome):
-    return pipeline_cards(key, [], RECENT_SINCE)
+    return pipeline_cards(key, [])
 
 
-def pipeline_cards(key: Status | Outcome, conditions: list, recent):
+def pipeline_cards(key: Status | Outcome, conditions: list):
     """A column's first cards: an open status newest-arrived first, an outcome of the last
     months latest-decided first. Each is read in the order of its index, (status, created_at,
     id) or (outcome, closed_at, id), so a column stops at CARDS_PER_COLUMN rows without
-    sorting the rest."""
+    sorting the rest. The outcome columns' cut-off is the parameter `recent_since`."""
     query = (
         select(Inquiry)
         .options(
@@ -123,7 +123,7 @@ def pipeline_cards(key: Status | Outcome, conditions: list, recent):
         .limit(CARDS_PER_COLUMN)
     )
     if isinstance(key, Outcome):
-        return query.where(Inquiry.outcome == key, recent).order_by(
+        return query.where(Inquiry.outcome == key, RECENT_SINCE).order_by(
             Inquiry.closed_at.desc(), Inquiry.id.desc()
         )
     return query.where(Inquiry.status == key).order_by(Inquiry.created_at.desc(), Inquiry.id.desc())
@@ -371,12 +371,14 @@ def working_days_to_response(period: Period) -> tuple[int | None, int | None]:
             _in_period(period), Inquiry.first_response_at.is_not(None)
         )
     ).all()
-    spans = [(created, responded) for created, responded, _paused in rows if responded >= created]
-    counter = WorkingDayCounter(spans, closure_days(start=period.first_day))
+    answered = [row for row in rows if row.first_response_at >= row.created_at]
+    counter = WorkingDayCounter(
+        [(created, responded) for created, responded, _paused in answered],
+        closure_days(start=period.first_day),
+    )
     days = sorted(
         max(counter.between(created, responded) - (paused or 0), 0)
-        for created, responded, paused in rows
-        if responded >= created
+        for created, responded, paused in answered
     )
     return tuple(nearest_rank(days, fraction) for fraction in (0.5, 0.9))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.permissions import Permission
@@ -18,13 +18,7 @@ from crm.conversation.models import Message
 from crm.core.sql import like_pattern
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
-from crm.inquiries.queries import (
-    TRIGRAM,
-    common_on_sqlite,
-    fts_query,
-    search_condition,
-    search_words,
-)
+from crm.inquiries.queries import TRIGRAM, fts_rowids, search_condition, search_words
 from crm.partners.models import Contact, Organisation
 
 SHOWN = 10  # rows per group
@@ -129,19 +123,13 @@ def _in_messages(term: str) -> list:
     common that walking the messages newest-first finds a page sooner."""
     words = search_words(term)
     indexed = [word for word in words if len(word) >= TRIGRAM]
-    if db.engine.dialect.name == "postgresql" or not indexed:
+    rowids = None
+    if indexed and db.engine.dialect.name != "postgresql":
+        rowids = fts_rowids("message_search", indexed)
+    if rowids is None:
         return _containing(words, Message.body)
-    query = fts_query(indexed)
-    if common_on_sqlite(query, "message_search"):
-        return _containing(words, Message.body)
-    return [
-        *_containing([word for word in words if len(word) < TRIGRAM], Message.body),
-        Message.id.in_(
-            text("SELECT rowid FROM message_search WHERE message_search MATCH :query")
-            .bindparams(query=query)
-            .columns(rowid=Integer)
-        ),
-    ]
+    short = [word for word in words if len(word) < TRIGRAM]
+    return [*_containing(short, Message.body), Message.id.in_(rowids)]
 
 
 def _register_group(rows_query) -> Group:

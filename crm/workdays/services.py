@@ -165,10 +165,9 @@ class WorkingDayCounter:
             return
         day = to_local(min(start for start, _end in spans)).date()
         last = to_local(max(end for _start, end in spans)).date()
-        ends_at, zone = workday_end(), local_zone()
-        while day <= last:
+        while day <= last:  # one pass over the days, not one per span
             if is_working_day(day, closures):
-                self.ends.append(datetime.combine(day, ends_at, tzinfo=zone).astimezone(UTC))
+                self.ends.append(end_of_working_day(day))
             day += timedelta(days=1)
 
     def between(self, start: datetime, end: datetime) -> int:
