@@ -18,6 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from config import ConfigError
+from crm.core.sql import fold
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def _sqlite_events(app: Flask, engine) -> None:
         # Deleted and overwritten content is zeroed, not left in free pages: erased personal
         # data must not stay readable in the database file (GDPR art. 17).
         cursor.execute("PRAGMA secure_delete=ON")
+        # Search compares words with every letter folded; SQLite's lower() folds A–Z only.
+        dbapi_connection.create_function("fold", 1, fold, deterministic=True)
         if not app.config["SQLALCHEMY_DATABASE_URI"].endswith(":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

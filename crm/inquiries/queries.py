@@ -13,6 +13,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal_column,
     not_,
     or_,
     select,
@@ -25,7 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from crm.activity.models import FollowUp
 from crm.core.paging import Page, keyset_page
-from crm.core.sql import like_pattern, unindexed
+from crm.core.sql import contains_word, unindexed
 from crm.database import SEARCH_TABLES
 from crm.extensions import db
 from crm.inquiries.conflicts import may_be_assigned
@@ -296,9 +297,12 @@ def created_between(start: datetime, end: datetime):
 
 
 # The searched text, as one expression; migration 0002 indexes exactly this.
-SEARCH_TEXT_SQL = (
-    "lower(inquiries.reference || ' ' || inquiries.subject || ' ' || inquiries.message || ' ' || "
-    "inquiries.organisation_name || ' ' || inquiries.contact_name || ' ' || inquiries.email)"
+# The inquiry's searched text. Migration 0002 indexes lower() of exactly this, which
+# `contains_word` writes for a word of A–Z letters: the two must stay the same, or PostgreSQL
+# won't use the index.
+SEARCH_TEXT = (
+    "inquiries.reference || ' ' || inquiries.subject || ' ' || inquiries.message || ' ' || "
+    "inquiries.organisation_name || ' ' || inquiries.contact_name || ' ' || inquiries.email"
 )
 TRIGRAM = 3
 
@@ -390,18 +394,15 @@ def _counterpart_reference_starts(term: str):
 
 def _contains_long(word: str):
     """The word in the searched text, as the trigram index (migration 0002) expects it."""
-    return text(SEARCH_TEXT_SQL + " LIKE :pattern ESCAPE '\\'").bindparams(
-        bindparam("pattern", like_pattern(word), unique=True)
-    )
+    return contains_word(literal_column(SEARCH_TEXT), word)
 
 
 def _contains_short(word: str):
-    pattern = like_pattern(word)
     columns = (
         Inquiry.reference, Inquiry.subject, Inquiry.message, Inquiry.organisation_name,
         Inquiry.contact_name, Inquiry.email,
     )  # fmt: skip
-    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+    return or_(*(contains_word(column, word) for column in columns))
 
 
 def filtered(filters: InquiryFilters, user):

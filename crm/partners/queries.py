@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.activity.models import FollowUp, Note, TimelineEvent
 from crm.choices import OrganisationType, Relationship
-from crm.core.sql import like_pattern
+from crm.core.sql import contains_word
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
 from crm.inquiries.queries import load_conflicts
@@ -72,13 +72,9 @@ def list_organisations(filters: OrganisationFilters, after: str | None = None):
     """One page of (organisation, open inquiries, last contact), by name, keyset-paginated."""
     query = select(Organisation, open_count_column(), last_contact_column())
     if filters.q:
-        pattern = like_pattern(filters.q)
-        query = query.where(
-            or_(
-                func.lower(Organisation.name).like(pattern, escape="\\"),
-                func.lower(Organisation.short_name).like(pattern, escape="\\"),
-            )
-        )
+        word = filters.q.lower()
+        names = (Organisation.name, Organisation.short_name)
+        query = query.where(or_(*(contains_word(column, word) for column in names)))
     if filters.type:
         query = query.where(Organisation.type == filters.type)
     if filters.relationship:

@@ -152,15 +152,16 @@ def _scrub_json(columns, texts) -> None:
 
 
 def _mentions(column, text: str):
-    """The column holds `text` in any case. SQLite's lower() folds only ASCII, so "Åsa Öberg"
-    is also looked for as written, lowercased and uppercased (JSON may escape it: both)."""
-    from sqlalchemy import func, or_
+    """The column holds `text` in any case ("ÅSA Öberg" too: every letter folded), or as JSON
+    writes it ("\\u00c5sa")."""
+    from sqlalchemy import or_
 
-    spellings = {text, text.lower(), text.upper(), json.dumps(text)[1:-1]}
+    from crm.core.sql import folded
+
     # autoescape: a backslash (JSON's \u00c5) is LIKE's escape character on PostgreSQL.
     return or_(
-        func.lower(column).contains(text.lower(), autoescape=True),
-        *(column.contains(spelling, autoescape=True) for spelling in spellings),
+        folded(column).contains(text.lower(), autoescape=True),
+        column.contains(json.dumps(text)[1:-1], autoescape=True),
     )
 
 

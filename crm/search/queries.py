@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, load_only
 
 from crm.auth.permissions import Permission
 from crm.conversation.models import Message
-from crm.core.sql import like_pattern
+from crm.core.sql import contains_word
 from crm.extensions import db
 from crm.inquiries.models import Inquiry
 from crm.inquiries.queries import TRIGRAM, fts_rowids, search_condition, search_words
@@ -110,10 +110,7 @@ def _every_word(term: str, *columns) -> list:
 
 
 def _containing(words: list[str], *columns) -> list:
-    return [
-        or_(*(func.lower(column).like(like_pattern(word), escape="\\") for column in columns))
-        for word in words
-    ]
+    return [or_(*(contains_word(column, word) for column in columns)) for word in words]
 
 
 def _in_messages(term: str) -> list:

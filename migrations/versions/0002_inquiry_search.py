@@ -11,7 +11,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# Must stay identical to crm.inquiries.queries.SEARCH_TEXT_SQL, or PostgreSQL won't use the index.
+# Must stay identical to lower() of crm.inquiries.queries.SEARCH_TEXT, or PostgreSQL won't use the index.
 SEARCH_TEXT_SQL = (
     "lower(reference || ' ' || subject || ' ' || message || ' ' || organisation_name"
     " || ' ' || contact_name || ' ' || email)"

@@ -130,6 +130,22 @@ def test_erasure_takes_whole_addresses_and_names_only(app, db):
     assert kept == "Kontakta lisa@gmail.com eller Anna Bergström."
 
 
+def test_erasure_finds_her_name_in_any_case(app, db):
+    """Text half in capitals is found on SQLite too, whose lower() and LIKE fold only A–Z: the
+    name is compared with every letter folded. (As written, lower-cased and in capitals it was
+    found before; "ÅSA östlund" was not.)"""
+    from crm.models import Inquiry
+    from crm.privacy.services import ANONYMISED
+
+    with app.test_request_context():
+        bystander = InquiryFactory(message="Ring ÅSA östlund.")
+        InquiryFactory(email="asa@exempel.se", contact_name="Åsa Östlund")
+        gdpr_erase("asa@exempel.se")
+        db.session.commit()
+        kept = db.session.get(Inquiry, bystander.id).message
+    assert kept == f"Ring {ANONYMISED}."
+
+
 def test_erasing_a_staff_members_address_keeps_who_did_what_in_the_audit_log(app, db):
     from crm.audit.models import AuditLog
     from crm.audit.services import audit
