@@ -169,6 +169,12 @@ class Config:
         self.RATELIMIT_KEY_PREFIX = self.REDIS_KEY_PREFIX
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_HEADERS_ENABLED = False
+        # While Redis cannot be reached the limits are counted in each process's memory
+        # (Flask-Limiter's fallback, which tries Redis again with back-off): log-in and the forms
+        # keep answering, each limit multiplied by the number of processes until Redis is back.
+        # A silent Redis costs a bounded wait, as for the cached figures.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         # Failed log-ins: one address guessing at one account is slowed at once; the account as
         # a whole only after many more, so an attacker cannot lock its owner out.
         self.LOGIN_LIMIT_PER_ACCOUNT_AND_IP = os.environ.get(
