@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from flask import Request, current_app, g, has_app_context, has_request_context, session
 from flask_babel import get_locale, get_translations
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 
 def select_locale() -> str:
@@ -58,7 +60,14 @@ def translations():
 
 def install_template_gettext(app) -> None:
     """Templates translate hundreds of labels per page: give their `_()` and `ngettext()` the
-    cached catalogue instead of Flask-Babel's per-call look-up (about 15 µs → 3 µs each)."""
+    cached catalogue instead of Flask-Babel's per-call look-up (about 15 µs → 3 µs each).
+
+    Jinja's own newstyle callables reach the catalogue through three context calls (the `_`
+    alias, the formatting wrapper, the function), about three quarters of a label's cost; the
+    two most used are replaced by functions that do the same in one (`_` and `gettext` for
+    labels and `{% trans %}`, `ngettext` for plurals). tests/core/test_i18n.py holds them to
+    Jinja's behaviour.
+    """
     app.jinja_env.install_gettext_callables(
         gettext=lambda string: translations().ugettext(string),
         ngettext=lambda singular, plural, n: translations().ungettext(singular, plural, n),
@@ -68,6 +77,26 @@ def install_template_gettext(app) -> None:
             context, singular, plural, n
         ),
     )
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext,
+                                 ngettext=_template_ngettext)  # fmt: skip
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, /, **variables) -> str:
+    translated = translations().ugettext(string)
+    if eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 (our catalogue, as in Jinja's own)
+    # As Jinja's newstyle gettext: always a format string, so "%%" is "%" with no variables.
+    return translated % variables
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, /, **variables) -> str:
+    variables.setdefault("num", num)
+    translated = translations().ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 (our catalogue, as in Jinja's own)
+    return translated % variables
 
 
 class SamverkaRequest(Request):

@@ -6,6 +6,7 @@ import pytest
 from flask import render_template_string, session
 from flask_babel import force_locale, get_locale, gettext
 
+from crm import i18n
 from crm.i18n import language, translations
 
 TEMPLATE = (
@@ -76,3 +77,42 @@ def test_wtforms_own_messages_follow_the_language(app, code, message):
         form = Choice(meta={"csrf": False})
         assert not form.validate()
         assert form.pick.errors == [message]
+
+
+# What Jinja's own newstyle callables do, in HTML (autoescaped) and in text (mail bodies).
+JINJA_CASES = [
+    "{{ _('Inkom') }}",
+    "{{ _('Kontakt tillagd: %(name)s', name=name) }}",
+    "{{ gettext('Kontakt tillagd: %(name)s', name=name) }}",
+    "{{ _('100%% klart') }}",  # always a format string: %% is %
+    "{% trans %}Inkom{% endtrans %}",
+    "{% trans who=name %}Hej {{ who }}{% endtrans %}",
+    "{% trans count=n %}{{ count }} fil{% pluralize %}{{ count }} filer{% endtrans %}",
+    "{{ ngettext('%(num)d fil', '%(num)d filer', n) }}",
+    "{{ ngettext('%(num)d fil av %(of)s', '%(num)d filer av %(of)s', n, of=name) }}",
+    "{{ _('Inkom') ~ name }}",
+]
+
+
+@pytest.mark.parametrize("autoescape", [True, False], ids=["html", "text"])
+@pytest.mark.parametrize("source", JINJA_CASES)
+@pytest.mark.parametrize("code", ["sv", "en"])
+def test_the_one_call_template_gettext_renders_as_jinjas_own(app, source, autoescape, code):
+    """crm.i18n replaces Jinja's `_`, `gettext` and `ngettext` with one-call versions; a
+    plain Jinja environment with its own newstyle callables over the same catalogue must
+    render every case alike."""
+    from jinja2 import Environment
+
+    reference = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)  # noqa: S701
+    reference.install_gettext_callables(
+        gettext=lambda string: translations().ugettext(string),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+    )
+    ours = app.jinja_env.overlay(autoescape=autoescape)
+    values = {"name": "<b>Åsa & co</b>", "n": 3}
+    with app.test_request_context("/"), force_locale(code):
+        expected = reference.from_string(source).render(values)
+        rendered = ours.from_string(source).render(values)
+    assert rendered == expected
+    assert ours.globals["_"] is ours.globals["gettext"] is i18n._template_gettext
