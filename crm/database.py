@@ -288,8 +288,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-# SQLite's full-text search tables (migrations 0002, 0021).
-SEARCH_TABLES = ("inquiry_search", "message_search")
+# SQLite's full-text search tables (migrations 0002, 0021, 0023).
+SEARCH_TABLES = ("inquiry_search", "message_search", "organisation_search", "contact_search")
 
 
 def checkpoint() -> None:

@@ -46,12 +46,17 @@ def get_metadata():
     return target_db.metadata
 
 
-# Built by migrations 0002 and 0021 in raw SQL (FTS5 tables, trigram indexes); not in the models.
+# Built by migrations 0002, 0021 and 0023 in raw SQL (FTS5 tables, trigram indexes); not in the
+# models.
 SEARCH_OBJECTS = (
     "inquiry_search",
     "ix_inquiries_search_trgm",
     "message_search",
     "ix_messages_search_trgm",
+    "organisation_search",
+    "ix_organisations_search_trgm",
+    "contact_search",
+    "ix_contacts_search_trgm",
 )
 
 

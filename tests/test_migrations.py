@@ -7,6 +7,7 @@ import pytest
 from flask_migrate import check, downgrade, upgrade
 from sqlalchemy import inspect, text
 
+from crm.database import SEARCH_TABLES
 from crm.extensions import db as _db
 from tests.conftest import drop_scratch_database, make_app, scratch_database
 
@@ -24,9 +25,10 @@ def empty_database_url(tmp_path):
 
 
 def table_names():
-    """Tables in the database, less Alembic's own and the search index tables (migration 0002)."""
+    """Tables in the database, less Alembic's own and the search index tables (migrations 0002,
+    0021, 0023)."""
     names = set(inspect(_db.engine).get_table_names()) - {"alembic_version"}
-    return {name for name in names if not name.startswith(("inquiry_search", "message_search"))}
+    return {name for name in names if not name.startswith(SEARCH_TABLES)}
 
 
 def test_upgrade_check_and_downgrade(empty_database_url):

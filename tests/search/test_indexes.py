@@ -10,8 +10,9 @@ from crm.extensions import db as _db
 from crm.inquiries import queries as inquiry_queries
 from crm.inquiries.models import Inquiry
 from crm.inquiries.queries import InquiryFilters, filtered
+from crm.partners.models import Contact, Organisation
 from crm.search import queries
-from tests.factories import InquiryFactory
+from tests.factories import InquiryFactory, OrganisationFactory
 
 
 class Reader:
@@ -32,7 +33,7 @@ def pg_plan(statement) -> str:
 def message_rows_query(term):
     return (
         queries.select(Message.id)
-        .where(*queries._in_messages(term))
+        .where(*queries._indexed(term, Message.body, "message_search", Message.id))
         .order_by(Message.created_at.desc())
         .limit(queries.SHOWN)
     )
@@ -117,3 +118,85 @@ def test_postgresql_finds_a_word_in_messages_through_the_trigram_index(db, messa
     _db.session.execute(text("SELECT gin_clean_pending_list('ix_messages_search_trgm')"))
     _db.session.execute(text("ANALYZE messages"))
     assert "ix_messages_search_trgm" in pg_plan(message_rows_query("textilhantverk"))
+
+
+# ---- the register: organisations and contacts (migration 0023) ------------------------
+
+
+@pytest.fixture
+def register(db):
+    museum = OrganisationFactory(
+        name="Textilmuseet i Borås", short_name="TMB", org_number="556036-0793",
+        email_domain="textilmuseet.se",
+    )  # fmt: skip
+    other = OrganisationFactory(name="Järnvägsmuseet", short_name=None, org_number=None)
+    for name, email, organisation in [("Tea Textil", "tea@example.se", museum),
+                                      ("Rolf Räls", None, other),
+                                      ("Ab Textilsson", "ab@example.se", other)]:  # fmt: skip
+        _db.session.add(Contact(organisation_id=organisation.id, name=name, email=email))
+    _db.session.commit()
+    return museum
+
+
+@pytest.mark.parametrize(
+    ("term", "organisations", "contacts"),
+    [
+        ("textil", {"Textilmuseet i Borås"}, {"Tea Textil", "Ab Textilsson"}),
+        ("TMB", {"Textilmuseet i Borås"}, set()),
+        ("556036", {"Textilmuseet i Borås"}, set()),
+        ("textilmuseet.se", {"Textilmuseet i Borås"}, set()),
+        ("museet borås", {"Textilmuseet i Borås"}, set()),  # words in any order
+        ("ab textil", set(), {"Ab Textilsson"}),  # a short word (no trigram) and an indexed one
+        ("räls", set(), {"Rolf Räls"}),  # a contact without an address is still found
+        ("tea@example", set(), {"Tea Textil"}),
+        ("järnväg", {"Järnvägsmuseet"}, set()),  # an organisation without short name or number
+        ("saknas", set(), set()),
+    ],
+)
+@pytest.mark.parametrize("common", [False, True], ids=["index", "walk"])
+def test_the_register_is_found_the_same_by_the_index_and_by_walking(
+    register, monkeypatch, term, organisations, contacts, common
+):
+    if common:
+        monkeypatch.setattr(inquiry_queries, "COMMON", 1)
+    groups = queries.search_everything(term, Reader())
+    assert {o.name for o in groups["organisations"].rows} == organisations
+    assert {c.name for c in groups["contacts"].rows} == contacts
+    assert groups["contacts"].count == len(contacts)
+
+
+def test_a_changed_or_deleted_contact_is_no_longer_found(register):
+    contact = _db.session.scalar(queries.select(Contact).where(Contact.name == "Tea Textil"))
+    contact.name = "Tea Ull"
+    _db.session.commit()
+    assert queries.search_everything("textil", Reader())["contacts"].count == 1
+    assert queries.search_everything("tea ull", Reader())["contacts"].count == 1
+    _db.session.delete(contact)
+    register.short_name = "TXM"
+    _db.session.commit()
+    assert queries.search_everything("tea ull", Reader())["contacts"].count == 0
+    assert queries.search_everything("TXM", Reader())["organisations"].count == 1
+
+
+def register_rows_query(model, searched, table, term):
+    return queries.select(model.id).where(*queries._indexed(term, searched, table, model.id))
+
+
+@pytest.mark.parametrize("kind", ["organisation", "contact"])
+def test_the_register_is_searched_through_its_index(register, kind):
+    model, searched = {
+        "organisation": (Organisation, queries.ORGANISATION_TEXT),
+        "contact": (Contact, queries.CONTACT_TEXT),
+    }[kind]
+    table = model.__tablename__
+    if _db.engine.dialect.name == "sqlite":
+        plan = sqlite_plan(register_rows_query(model, searched, f"{kind}_search", "textil"))
+        assert f"{kind}_search VIRTUAL TABLE INDEX" in plan
+        assert f"SCAN {table}" not in plan
+        return
+    _db.session.execute(text(f"SELECT gin_clean_pending_list('ix_{table}_search_trgm')"))
+    _db.session.execute(text(f"ANALYZE {table}"))
+    with _db.session.begin_nested():
+        _db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a handful of rows
+        plan = pg_plan(register_rows_query(model, searched, f"{kind}_search", "textilhantverk"))
+    assert f"ix_{table}_search_trgm" in plan
