@@ -42,7 +42,7 @@ def _env_clock(name: str, default: str) -> time:
     return value
 
 
-def _env_cache_uri(name: str) -> str:
+def _env_store_uri(name: str) -> str:
     """memory:// (the default), or a Redis URL: redis://, rediss:// (TLS) or unix://."""
     raw = (os.environ.get(name) or "memory://").strip()
     if raw != "memory://" and not raw.startswith(("redis://", "rediss://", "unix://")):
@@ -162,7 +162,7 @@ class Config:
         # An unsent message older than this shows on /admin/mail and turns /healthz/mail red.
         self.MAIL_ALERT_MINUTES = _env_int("MAIL_ALERT_MINUTES", 60)
 
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_STORAGE_URI = _env_store_uri("RATELIMIT_STORAGE_URI")
         # Every key Samverka writes to Redis (rate limits, cached figures) starts with this, so
         # installations sharing one Redis never read each other's counts or figures.
         self.REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX") or "samverka"
@@ -174,6 +174,10 @@ class Config:
         # keep answering, each limit multiplied by the number of processes until Redis is back.
         # A silent Redis costs a bounded wait, as for the cached figures.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        # A failed log-in is counted after its answer is made: if Redis dies just then, that one
+        # count is logged and lost instead of the answer becoming a 500 page.
+        self.RATELIMIT_SWALLOW_ERRORS = True
+        # (Passed to Redis's client; memory:// ignores them; no other storage is accepted.)
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         # Failed log-ins: one address guessing at one account is slowed at once; the account as
         # a whole only after many more, so an attacker cannot lock its owner out.
@@ -231,7 +235,7 @@ class Config:
         self.DASHBOARD_CACHE_SECONDS = _env_int("DASHBOARD_CACHE_SECONDS", 60)
         # Where they are cached: memory:// (each process its own copy) or redis://… (one copy
         # for every worker of every instance; crm/reports/cache.py).
-        self.CACHE_STORAGE_URI = _env_cache_uri("CACHE_STORAGE_URI")
+        self.CACHE_STORAGE_URI = _env_store_uri("CACHE_STORAGE_URI")
         # Months personal data is kept after an inquiry ends, per outcome (spam keeps nothing).
         self.RETENTION_MONTHS = _env_int("RETENTION_MONTHS", 24)
         self.RETENTION_MONTHS_BY_OUTCOME = _retention_by_outcome(self.RETENTION_MONTHS)

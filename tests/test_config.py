@@ -70,6 +70,15 @@ def test_the_figures_cache_is_per_process_unless_a_redis_url_is_given(monkeypatc
     assert "hemligt" not in str(refused.value)  # the error names the scheme, never a password
 
 
+def test_rate_limits_are_counted_in_memory_or_in_redis_only(monkeypatch):
+    """The limiter's Redis options (timeouts) would not fit another store's client."""
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "rediss://:hemligt@10.0.0.6:6380/0")
+    assert ProductionConfig().RATELIMIT_STORAGE_URI == "rediss://:hemligt@10.0.0.6:6380/0"
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memcached://10.0.0.6:11211")
+    with pytest.raises(ConfigError, match="RATELIMIT_STORAGE_URI must be memory:// or a Redis"):
+        ProductionConfig()
+
+
 def test_web_workers_leave_out_migrations_which_the_command_line_keeps(monkeypatch, tmp_path):
     """gunicorn.conf.py marks web workers; they skip Flask-Migrate (Alembic, ~10 MB each)."""
     monkeypatch.setenv("SECRET_KEY", "a" * 64)

@@ -22,7 +22,7 @@ def _like_escaped(text: str) -> str:
 def fold(value: str | None) -> str | None:
     """Every letter lower-cased, as search words are; on SQLite it is the SQL function fold()
     of every connection (crm.database)."""
-    return None if value is None else value.lower()
+    return None if value is None else str(value).lower()
 
 
 def _on_sqlite() -> bool:
@@ -44,8 +44,9 @@ def contains_word(column, word: str):
 
     lower() serves a word of A–Z letters on both databases, and any word on PostgreSQL. On
     SQLite a word with other letters ("örebro") is compared with the column folded in Python,
-    after a LIKE on lower() with each such letter as any one character ("_rebro"), so that only
-    the rows that can match pay for the call.
+    after a LIKE on lower() with each such letter as any one character ("_rebro"), so that the
+    rows that cannot match do not pay for the call (for a word of one or two letters, nearly
+    every row can).
     """
     pattern = like_pattern(word)
     if word.isascii() or not _on_sqlite():

@@ -296,10 +296,8 @@ def created_between(start: datetime, end: datetime):
     return and_(Inquiry.created_at >= start, Inquiry.created_at < end)
 
 
-# The searched text, as one expression; migration 0002 indexes exactly this.
-# The inquiry's searched text. Migration 0002 indexes lower() of exactly this, which
-# `contains_word` writes for a word of A–Z letters: the two must stay the same, or PostgreSQL
-# won't use the index.
+# The inquiry's searched text. Migration 0002 indexes lower() of exactly this, which is what
+# `contains_word` writes on PostgreSQL: the two must stay the same, or it won't use the index.
 SEARCH_TEXT = (
     "inquiries.reference || ' ' || inquiries.subject || ' ' || inquiries.message || ' ' || "
     "inquiries.organisation_name || ' ' || inquiries.contact_name || ' ' || inquiries.email"
@@ -316,7 +314,7 @@ def _fts_statements(table: str) -> tuple:
     return text(f"SELECT count(*) FROM ({matching} LIMIT :limit)"), text(matching)  # noqa: S608
 
 
-# Per SQLite search table (migrations 0002, 0021): how many rows match, counting stops at
+# Per SQLite search table (migrations 0002, 0021, 0023): how many rows match, counting stops at
 # :limit; and the ids of the rows that match.
 _FTS = {table: _fts_statements(table) for table in SEARCH_TABLES}
 

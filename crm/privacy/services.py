@@ -141,28 +141,62 @@ def _scrub_columns(columns, texts, condition=None) -> None:
 
 def _scrub_json(columns, texts) -> None:
     """The same in JSON columns (timeline data, audit details): every string value."""
-    from sqlalchemy import Text, cast, or_
-
     texts = [text for text in texts if text and text != ANONYMISED]
     for column in columns:
-        model = column.class_
-        found = or_(*(_mentions(cast(column, Text), text) for text in texts))
-        for row in db.session.scalars(select(model).where(found)):
-            setattr(row, column.key, _scrub_value(getattr(row, column.key), texts))
+        for row in db.session.scalars(select(column.class_).where(_json_mentions(column, texts))):
+            value = getattr(row, column.key)
+            if _names_any(value, texts):
+                setattr(row, column.key, _scrub_value(value, texts))
+
+
+def _json_mentions(column, texts):
+    """Rows whose JSON may hold one of `texts`, in any case, for Python to check.
+
+    JSON is stored with every letter beyond A–Z escaped as it was written ("ÅSA" as
+    "\\u00c5SA", "åsa" as "\\u00e5sa"), so SQL cannot fold those. It can find the text's
+    longest run of other characters, which JSON keeps as they are, in any case ("stlund" of
+    "Åsa Östlund"); a text without such a run of three is looked for as `_mentions` does.
+    """
+    import re
+
+    from sqlalchemy import Text, cast, func, or_
+
+    as_text = cast(column, Text)
+    found = []
+    for text in texts:
+        runs = re.findall(r"[ -!#-\[\]-~]{3,}", text)  # printable ASCII but " and \
+        if runs:
+            longest = max(runs, key=len).lower()
+            found.append(func.lower(as_text).contains(longest, autoescape=True))
+        else:
+            found.append(_mentions(as_text, text))
+    return or_(*found)
 
 
 def _mentions(column, text: str):
     """The column holds `text` in any case ("ÅSA Öberg" too: every letter folded), or as JSON
-    writes it ("\\u00c5sa")."""
+    writes it ("\\u00c5sa"). As written and in capitals it is also looked for as it is: on a
+    PostgreSQL database whose locale is not UTF-8 (C, POSIX), lower() folds A–Z only."""
     from sqlalchemy import or_
 
     from crm.core.sql import folded
 
+    spellings = {text, text.upper(), json.dumps(text)[1:-1]}
     # autoescape: a backslash (JSON's \u00c5) is LIKE's escape character on PostgreSQL.
     return or_(
         folded(column).contains(text.lower(), autoescape=True),
-        column.contains(json.dumps(text)[1:-1], autoescape=True),
+        *(column.contains(spelling, autoescape=True) for spelling in spellings),
     )
+
+
+def _holds_any(value, texts) -> bool:
+    """Whether the JSON value holds one of `texts` anywhere, in any case."""
+    written = json.dumps(value, ensure_ascii=False).casefold()
+    return any(text.casefold() in written for text in texts)
+
+
+def _names_any(value, texts) -> bool:
+    return _scrub_value(value, texts) != value
 
 
 def _scrub_value(value, texts):
@@ -459,13 +493,22 @@ def _scrub_everywhere(texts: list[str]) -> None:
 def _drop_staged_imports(texts: list[str]) -> None:
     """Register files waiting for their uploader's confirmation (kept a day) that name the
     person go whole: scrubbed, they would import a contact called "[borttaget]"."""
-    from sqlalchemy import Text, cast, or_
+    from sqlalchemy import or_
 
     from crm.partners.models import OrganisationImport
 
+    texts = [text for text in texts if text]
+    if not texts:
+        return
     columns = (OrganisationImport.rows, OrganisationImport.verdicts)
-    found = or_(*(_mentions(cast(c, Text), text) for c in columns for text in texts if text))
-    db.session.execute(delete(OrganisationImport).where(found))
+    candidates = select(OrganisationImport).where(or_(*(_json_mentions(c, texts) for c in columns)))
+    naming = [
+        staged.id
+        for staged in db.session.scalars(candidates)
+        if any(_holds_any(getattr(staged, column.key), texts) for column in columns)
+    ]
+    if naming:
+        db.session.execute(delete(OrganisationImport).where(OrganisationImport.id.in_(naming)))
 
 
 def _scrub(text: str, term: str) -> str:

@@ -182,14 +182,36 @@ def test_erasure_drops_staged_imports_that_name_her(app, db):
         add_contact(organisation, {"name": NAME, "email": EMAIL}, staff)  # how her name is known
         stage(f"Hembygdsförbundet;museum;Någon;{EMAIL.upper()}")  # her address
         stage(f"Hembygdsförbundet;museum;{NAME};")  # her full name
+        stage("Hembygdsförbundet;museum;ÅSA öberg;")  # half in capitals (JSON: \u00c5SA \u00f6berg)
         other = stage("Annat;museum;Kim Karlsson;kim@annat.se")
         db.session.commit()
-        assert len(db.session.scalars(select(OrganisationImport.id)).all()) == 3
+        assert len(db.session.scalars(select(OrganisationImport.id)).all()) == 4
         gdpr_erase(EMAIL)
         db.session.commit()
         assert where_she_remains(db) == []
         left = set(db.session.scalars(select(OrganisationImport.id)))
         assert left == {other.id}
+
+
+def test_erasure_finds_her_name_in_the_timeline_in_any_case(app, db):
+    """Timeline data is JSON, stored with letters beyond A–Z escaped as written: "ÅSA öberg"
+    is "\u00c5SA \u00f6berg", which no SQL folding matches; it is found all the same."""
+    from crm.activity.models import TimelineEvent
+
+    staff = UserFactory(role="secretary_general")
+    with app.test_request_context():
+        bystander = InquiryFactory(email="nagon@annat.se")
+        log_contact(bystander, Channel.PHONE, "Ringde ÅSA öberg i går", utcnow(),
+                    staff)  # fmt: skip
+        InquiryFactory(email=EMAIL, contact_name=NAME)
+        gdpr_erase(EMAIL)
+        db.session.commit()
+        summaries = db.session.scalars(
+            select(TimelineEvent.data).where(TimelineEvent.inquiry_id == bystander.id)
+        ).all()
+    assert {"summary": "Ringde – i går"} in [
+        {key: data[key] for key in ("summary",) if key in data} for data in summaries
+    ]
 
 
 def test_the_search_tables_forget_erased_text(app, committed):
