@@ -152,7 +152,11 @@ def _events(condition) -> list[TimelineEvent]:
     return list(
         db.session.scalars(
             select(TimelineEvent)
-            .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.inquiry))
+            .options(
+                joinedload(TimelineEvent.actor),
+                # The page names the inquiry: its whole row, message included, is not needed.
+                joinedload(TimelineEvent.inquiry).load_only(Inquiry.id, Inquiry.reference),
+            )
             .where(condition)
             .order_by(TimelineEvent.created_at.desc(), TimelineEvent.id.desc())
             .limit(TIMELINE_LIMIT)
