@@ -28,3 +28,12 @@ class AnsweringConnection(psycopg.Connection):
             raise psycopg.OperationalError(
                 f"no answer from the database server within {timeout:g} s; connection closed"
             ) from None
+
+    def set_autocommit(self, value: bool) -> None:
+        if self.broken:
+            # psycopg would say "can't change 'autocommit' now: connection in transaction
+            # status ACTIVE", a ProgrammingError. SQLAlchemy's pool ping sets autocommit back in
+            # a `finally` after the ping failed on a lost line, so that error would hide the
+            # lost connection: a 500 page instead of the outage page, and no reconnect.
+            raise psycopg.OperationalError("the connection to the database server was lost")
+        super().set_autocommit(value)
