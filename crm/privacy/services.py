@@ -145,8 +145,9 @@ def _scrub_json(columns, texts) -> None:
     for column in columns:
         for row in db.session.scalars(select(column.class_).where(_json_mentions(column, texts))):
             value = getattr(row, column.key)
-            if _names_any(value, texts):
-                setattr(row, column.key, _scrub_value(value, texts))
+            scrubbed = _scrub_value(value, texts)
+            if scrubbed != value:  # a candidate that does not name her stays untouched
+                setattr(row, column.key, scrubbed)
 
 
 def _json_mentions(column, texts):
@@ -193,10 +194,6 @@ def _holds_any(value, texts) -> bool:
     """Whether the JSON value holds one of `texts` anywhere, in any case."""
     written = json.dumps(value, ensure_ascii=False).casefold()
     return any(text.casefold() in written for text in texts)
-
-
-def _names_any(value, texts) -> bool:
-    return _scrub_value(value, texts) != value
 
 
 def _scrub_value(value, texts):
